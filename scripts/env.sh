@@ -1,0 +1,12 @@
+# Shared settings for every script: sourced, never run.
+# The kernel's Rust toolchain is Debian's rustc-web, never rustup's, which
+# comes first on PATH and is another version.
+: "${RLOOP_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/rloop}"
+: "${RLOOP_TOOLS:=$RLOOP_CACHE/tools}"
+: "${BINDGEN_VERSION:=0.73.2}"
+: "${KRUSTC:=/usr/bin/rustc}"
+: "${KRUSTDOC:=/usr/bin/rustdoc}"
+: "${BINDGEN:=$RLOOP_TOOLS/bin/bindgen}"
+export RLOOP_CACHE RLOOP_TOOLS BINDGEN_VERSION KRUSTC KRUSTDOC BINDGEN
+: "${RUST_LIB_SRC:=$(dpkg -L rust-web-src 2>/dev/null | grep -m1 -x '/usr/src/rustc-[^/]*/library' || true)}"
+export RUST_LIB_SRC

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Builds Debian's linux-source-6.12 with Rust out of tree into the cache and
+# prints the build directory. Usage: kernel.sh [test|bench]
+#
+# The build directory is keyed by the source version, the config fragments
+# and the toolchain, so an unchanged set-up reuses it and any change rebuilds.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/env.sh"
+
+flavour=${1:-test}
+case "$flavour" in
+test) fragments=("$top/kconfig/base.config" "$top/kconfig/debug.config") ;;
+bench) fragments=("$top/kconfig/base.config") ;;
+*) echo "kernel.sh: unknown flavour '$flavour' (test or bench)" >&2; exit 2 ;;
+esac
+
+say() { printf '==> kernel(%s): %s\n' "$flavour" "$*" >&2; }
+
+tarball=/usr/src/linux-source-6.12.tar.xz
+[ -f "$tarball" ] || { echo "kernel.sh: $tarball missing: run scripts/setup.sh" >&2; exit 1; }
+srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+key=$({
+	echo "$srcver"
+	cat "${fragments[@]}"
+	"$KRUSTC" --version
+	"$BINDGEN" --version
+	clang --version | head -1
+} | sha256sum | cut -c1-16)
+
+src=$RLOOP_CACHE/src/linux-source-6.12-$srcver
+build=$RLOOP_CACHE/kernel/$flavour-$key
+kmake=(make -C "$src" O="$build" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC"
+	BINDGEN="$BINDGEN" RUST_LIB_SRC="$RUST_LIB_SRC" -j"$(nproc)")
+
+if [ -f "$build/.rloop-done" ]; then
+	say "cached: $build"
+	echo "$build"
+	exit 0
+fi
+
+if [ ! -f "$src/.rloop-unpacked" ]; then
+	say "unpacking $tarball ($srcver)"
+	rm -rf "$src" "$src.tmp"
+	mkdir -p "$src.tmp"
+	tar -xJf "$tarball" -C "$src.tmp" --strip-components=1
+	touch "$src.tmp/.rloop-unpacked"
+	mv "$src.tmp" "$src"
+fi
+
+mkdir -p "$build"
+say "configuring in $build"
+"${kmake[@]}" defconfig >&2
+"${kmake[@]}" kvm_guest.config >&2
+"$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" "${fragments[@]}" >&2
+"${kmake[@]}" olddefconfig >&2
+# Kconfig drops what it cannot satisfy without a word: check every line.
+bad=0
+for f in "${fragments[@]}"; do
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=n) want="# ${line%=n} is not set" ;;
+		CONFIG_*) want=$line ;;
+		*) continue ;;
+		esac
+		if ! grep -qxF "$want" "$build/.config"; then
+			if [ "${line#*=}" = n ] && ! grep -q "^${line%=n}=" "$build/.config"; then
+				continue
+			fi
+			echo "kernel.sh: $line did not survive olddefconfig" >&2
+			bad=1
+		fi
+	done <"$f"
+done
+[ "$bad" -eq 0 ] || exit 1
+"${kmake[@]}" rustavailable >&2
+
+say "building (a cold build takes 15-30 minutes on 2 cores)"
+start=$SECONDS
+"${kmake[@]}" bzImage modules >&2
+rm -rf "$build/modroot"
+"${kmake[@]}" INSTALL_MOD_PATH="$build/modroot" modules_install >&2
+say "built in $((SECONDS - start)) s"
+touch "$build/.rloop-done"
+echo "$build"

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs everything the kernel build, the VM and the tests need.
+# Idempotent: each step checks first and says what it does.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/env.sh"
+
+say() { printf '==> setup: %s\n' "$*"; }
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+# linux-source-6.12 lives in bookworm-backports.
+backports=/etc/apt/sources.list.d/rloop-backports.sources
+if ! apt-cache policy linux-source-6.12 2>/dev/null | grep -q 'Candidate: 6\.12'; then
+	say "adding bookworm-backports (for linux-source-6.12)"
+	$SUDO tee "$backports" >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	$SUDO apt-get update -q
+fi
+
+packages=(
+	# kernel + module build
+	rustc-web rust-web-src clang lld llvm libclang-dev linux-source-6.12
+	make bc flex bison libelf-dev libssl-dev cpio xz-utils python3 rsync
+	# VM (qemu-system-x86 comes from backports, see below)
+	kmod
+	# guest tests and benchmarks
+	fio xfsprogs e2fsprogs mdadm dmsetup util-linux stress-ng jq
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing Debian packages: ${missing[*]}"
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+	say "Debian packages: all present"
+fi
+
+# The base image carries qemu-utils from bookworm-backports, which breaks
+# bookworm's own qemu-system-x86: take both from backports.
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	say "installing qemu-system-x86 from bookworm-backports"
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		-t bookworm-backports qemu-system-x86 qemu-utils
+else
+	say "qemu-system-x86: present"
+fi
+
+if [ -x "$BINDGEN" ] && "$BINDGEN" --version 2>/dev/null | grep -q " $BINDGEN_VERSION\$"; then
+	say "bindgen-cli $BINDGEN_VERSION: present"
+else
+	say "installing bindgen-cli $BINDGEN_VERSION into $RLOOP_TOOLS"
+	cargo install --locked --root "$RLOOP_TOOLS" "bindgen-cli@$BINDGEN_VERSION"
+fi
+say "done"

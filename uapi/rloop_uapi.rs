@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note
+
+//! The rloop user-space ABI: the ioctls of `/dev/rloop-control` and of
+//! `/dev/rloopN`.
+//!
+//! This file is the one definition of the ABI. The kernel module and the
+//! `rloopctl` crate both include it with `#[path]`; `uapi/linux/rloop.h` is
+//! its C rendering for C users, checked against it by the layout tests. It
+//! uses nothing but `core`, so it builds in both places.
+
+/// The ioctl type byte: loop's `'L'`; loop itself uses `0x00..=0x0a` and
+/// `0x80..=0x82` of it, rloop uses `0xa0..`.
+pub const RLOOP_IOCTL_TYPE: u32 = 0x4c;
+
+/// Path of the control node the module creates.
+pub const RLOOP_CONTROL_NAME: &str = "rloop-control";
+/// Name prefix of the disks (`rloop0`, `rloop1`, ...).
+pub const RLOOP_DISK_PREFIX: &str = "rloop";
+
+/// The disk is read-only even if the file could be written.
+pub const RLOOP_FLAG_READ_ONLY: u32 = 1 << 0;
+/// The device is detached and removed when its last opener closes it.
+pub const RLOOP_FLAG_AUTOCLEAR: u32 = 1 << 2;
+/// Partitions on the disk are scanned and exposed.
+pub const RLOOP_FLAG_PARTSCAN: u32 = 1 << 3;
+/// Every flag this version knows; any other bit gives `EINVAL`.
+pub const RLOOP_FLAGS_ALL: u32 = RLOOP_FLAG_READ_ONLY | RLOOP_FLAG_AUTOCLEAR | RLOOP_FLAG_PARTSCAN;
+
+/// Argument of [`RLOOP_CTL_CREATE`]: creates a disk and attaches `fd` to it.
+///
+/// The bit values of the flags are loop's `LO_FLAGS_*`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RloopConfig {
+    /// `size_of::<RloopConfig>()`: the version of this structure.
+    pub size: u32,
+    /// `RLOOP_FLAG_*`.
+    pub flags: u32,
+    /// The backing file: a regular file or a block device.
+    pub fd: i32,
+    /// Logical block size in bytes; 0 inherits the backing file's.
+    pub block_size: u32,
+    /// Byte offset into the backing file; a multiple of the block size.
+    pub offset: u64,
+    /// Bytes of the backing file to expose from `offset`; 0 is up to its end.
+    pub sizelimit: u64,
+    /// Out: the index `N` of `/dev/rloopN`.
+    pub index: u32,
+    /// Must be zero.
+    pub reserved0: u32,
+    /// Must be zero.
+    pub reserved: [u64; 4],
+}
+
+/// Size in bytes of [`RloopConfig`] in this version of the ABI.
+pub const RLOOP_CONFIG_SIZE_V1: u32 = 72;
+
+const IOC_NRBITS: u32 = 8;
+const IOC_TYPEBITS: u32 = 8;
+const IOC_SIZEBITS: u32 = 14;
+const IOC_NRSHIFT: u32 = 0;
+const IOC_TYPESHIFT: u32 = IOC_NRSHIFT + IOC_NRBITS;
+const IOC_SIZESHIFT: u32 = IOC_TYPESHIFT + IOC_TYPEBITS;
+const IOC_DIRSHIFT: u32 = IOC_SIZESHIFT + IOC_SIZEBITS;
+const IOC_NONE: u32 = 0;
+const IOC_WRITE: u32 = 1;
+const IOC_READ: u32 = 2;
+
+/// The generic `_IOC()` encoding (x86, arm64, riscv and most others).
+const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
+    (dir << IOC_DIRSHIFT)
+        | (RLOOP_IOCTL_TYPE << IOC_TYPESHIFT)
+        | (nr << IOC_NRSHIFT)
+        | ((size as u32) << IOC_SIZESHIFT)
+}
+
+/// `_IOWR('L', 0xa0, struct rloop_config)`: create a disk and attach a file
+/// in one step. Returns 0 and sets `index`.
+pub const RLOOP_CTL_CREATE: u32 = ioc(
+    IOC_READ | IOC_WRITE,
+    0xa0,
+    core::mem::size_of::<RloopConfig>(),
+);
+/// `_IO('L', 0xa1)`: detach and remove the disk whose index is the argument.
+pub const RLOOP_CTL_REMOVE: u32 = ioc(IOC_NONE, 0xa1, 0);
+/// `_IO('L', 0xa2)` on `/dev/rloopN`: re-read the backing file's size.
+pub const RLOOP_SET_CAPACITY: u32 = ioc(IOC_NONE, 0xa2, 0);
+
+const _: () = assert!(core::mem::size_of::<RloopConfig>() == RLOOP_CONFIG_SIZE_V1 as usize);
