@@ -68,6 +68,7 @@ pub(crate) struct Device {
     /// The size limit as given (0: none).
     pub(crate) sizelimit: u64,
     pub(crate) read_only: bool,
+    pub(crate) block_size: u32,
     backing_ino: u64,
     backing_dev: u32,
     /// Set once the device is in the registry: releases before that (the partition scan of
@@ -279,6 +280,7 @@ impl Registry {
                 offset: attach.offset,
                 sizelimit: attach.sizelimit,
                 read_only: params.read_only,
+                block_size: params.block_size,
                 backing_ino: attach.ino,
                 backing_dev: attach.dev,
                 attached: AtomicBool::new(false),

@@ -23,10 +23,11 @@ impl DiskOps for RloopDisk {
 
     fn submit_bio(dev: &Arc<Device>, bio: Bio<Self>) {
         let writes = match bio.op() {
-            BioOp::Read => false,
-            BioOp::Write | BioOp::Discard | BioOp::WriteZeroes => true,
-            // Nothing to write on a read-only device: an fsync is harmless.
-            BioOp::Flush => false,
+            BioOp::Read | BioOp::Flush => false,
+            // An empty `REQ_PREFLUSH` write is how a bio-based disk is asked to flush; an
+            // fsync is harmless on a read-only device too.
+            BioOp::Write => bio.len() > 0,
+            BioOp::Discard | BioOp::WriteZeroes => true,
             BioOp::Other => return bio.end(BlkStatus::NOTSUPP),
         };
         // The block layer only warns about writes to a read-only disk; refuse them.
@@ -66,6 +67,10 @@ impl DiskOps for RloopDisk {
 
     fn release(dev: &Arc<Device>, disk: DiskRef<'_>) {
         Device::released(dev, disk);
+    }
+
+    fn ioctl(dev: &Arc<Device>, disk: DiskRef<'_>, cmd: u32, arg: usize) -> Result<i32> {
+        crate::rloop_ioctl::device_ioctl(dev, disk, cmd, arg)
     }
 
     fn show(dev: &Arc<Device>, attr: &DiskAttribute, out: &mut SysfsBuffer<'_>) -> Result {
@@ -109,8 +114,9 @@ fn handle(dev: &Device, bio: Bio<RloopDisk>) {
         BioOp::Read => bio.submit_direct(&dev.file, &dev.pool, pos, false, false),
         BioOp::Write => {
             if bio.is_preflush() {
-                if let Err(e) = dev.file.fsync() {
-                    return bio.end(BlkStatus::from_error(e));
+                let flushed = dev.file.fsync();
+                if flushed.is_err() || bio.len() == 0 {
+                    return bio.end(status_of(flushed));
                 }
             }
             let fua = bio.is_fua();

@@ -5,12 +5,12 @@
 //! Every number here comes from user space: it is checked before use, with checked
 //! arithmetic (an overflow under `CONFIG_RUST_OVERFLOW_CHECKS` would panic the kernel).
 
-use crate::rloop_sys::{eoverflow, BackingFile, ControlOps, DiskParams, FileKind};
+use crate::rloop_sys::{eoverflow, BackingFile, ControlOps, DiskParams, DiskRef, FileKind};
 use crate::rloop_uapi::{
     RloopConfig, RLOOP_CONFIG_SIZE_V1, RLOOP_CTL_CREATE, RLOOP_CTL_REMOVE, RLOOP_FLAGS_ALL,
-    RLOOP_FLAG_PARTSCAN, RLOOP_FLAG_READ_ONLY,
+    RLOOP_FLAG_PARTSCAN, RLOOP_FLAG_READ_ONLY, RLOOP_SET_CAPACITY,
 };
-use crate::{rloop_sys::capable_sys_admin, Attach, Registry};
+use crate::{rloop_sys::capable_sys_admin, Attach, Device, Registry};
 use kernel::{prelude::*, sync::Arc, uaccess::UserSlice};
 
 /// The ioctl handler of the control node.
@@ -73,6 +73,33 @@ fn check_config(config: &RloopConfig) -> Result {
     Ok(())
 }
 
+/// The bytes of a `size`-byte file a device exposes from `offset`, at most `sizelimit` (0: no
+/// limit), in whole blocks.
+fn window_len(size: u64, offset: u64, sizelimit: u64, block_size: u32) -> u64 {
+    let available = size.saturating_sub(offset);
+    let len = match sizelimit {
+        0 => available,
+        limit => limit.min(available),
+    };
+    len - len % u64::from(block_size)
+}
+
+/// Ioctls on `/dev/rloopN` itself.
+pub(crate) fn device_ioctl(dev: &Device, disk: DiskRef<'_>, cmd: u32, _arg: usize) -> Result<i32> {
+    match cmd {
+        RLOOP_SET_CAPACITY => {
+            // The file may have grown or shrunk: take its size now. Past a shrunk end, I/O
+            // fails with short reads and writes.
+            let size = dev.file.attrs()?.size;
+            let len = window_len(size, dev.offset, dev.sizelimit, dev.block_size);
+            disk.set_capacity_and_notify(len >> 9);
+            pr_info!("rloop{}: capacity now {} bytes\n", dev.index, len);
+            Ok(0)
+        }
+        _ => Err(ENOTTY),
+    }
+}
+
 /// A block size a disk can have: a power of two from 512 to `PAGE_SIZE`.
 fn valid_block_size(size: u32) -> bool {
     size.is_power_of_two() && (512..=kernel::page::PAGE_SIZE as u32).contains(&size)
@@ -109,17 +136,10 @@ fn resolve(file: BackingFile, config: &RloopConfig) -> Result<Attach> {
         bs if valid_block_size(bs) && bs >= inherited => bs,
         _ => return Err(EINVAL),
     };
-    let block = u64::from(block_size);
-
-    if config.offset % block != 0 || config.offset >= attrs.size {
+    if config.offset % u64::from(block_size) != 0 || config.offset >= attrs.size {
         return Err(EINVAL);
     }
-    let available = attrs.size - config.offset;
-    let len = match config.sizelimit {
-        0 => available,
-        limit => limit.min(available),
-    };
-    let len = len - len % block;
+    let len = window_len(attrs.size, config.offset, config.sizelimit, block_size);
     if len == 0 {
         return Err(EINVAL);
     }

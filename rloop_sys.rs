@@ -175,6 +175,9 @@ pub(crate) trait DiskOps: Sized + 'static {
     /// An opener closed the disk; `disk.openers()` are left.
     fn release(data: &Self::Data, disk: DiskRef<'_>);
 
+    /// An ioctl on the disk that the block layer does not handle itself.
+    fn ioctl(data: &Self::Data, disk: DiskRef<'_>, cmd: u32, arg: usize) -> Result<i32>;
+
     /// A read of one of the disk's sysfs attributes.
     fn show(data: &Self::Data, attr: &DiskAttribute, out: &mut SysfsBuffer<'_>) -> Result;
 }
@@ -644,6 +647,9 @@ impl DiskOps for NoDisk {
         Err(ENXIO)
     }
     fn release(_: &(), _: DiskRef<'_>) {}
+    fn ioctl(_: &(), _: DiskRef<'_>, _: u32, _: usize) -> Result<i32> {
+        Err(ENOTTY)
+    }
     fn show(_: &(), _: &DiskAttribute, _: &mut SysfsBuffer<'_>) -> Result {
         Err(EIO)
     }
@@ -1177,6 +1183,12 @@ impl DiskRef<'_> {
         self.update_limits(|lim| lim.max_write_zeroes_sectors = 0)
     }
 
+    /// Sets the capacity and tells user space (a `RESIZE=1` change uevent).
+    pub(crate) fn set_capacity_and_notify(&self, sectors: u64) {
+        // SAFETY: The disk is live.
+        unsafe { bindings::set_capacity_and_notify(self.raw(), sectors) };
+    }
+
     fn update_limits(&self, f: impl FnOnce(&mut bindings::queue_limits)) -> Result {
         // `queue_limits_start_update()`, a static inline in
         // [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h): lock, then copy.
@@ -1216,6 +1228,9 @@ impl<T: DiskOps> Disk<T> {
         open: Some(open_callback::<T>),
         release: Some(release_callback::<T>),
         free_disk: Some(free_disk_callback::<T>),
+        ioctl: Some(ioctl_callback::<T>),
+        // The commands take integers, not pointers: no translation needed.
+        compat_ioctl: Some(ioctl_callback::<T>),
         // An open disk pins the module.
         owner: &raw mut bindings::__this_module,
         // SAFETY: All zeroes is "no callback" for the remaining members.
@@ -1390,6 +1405,26 @@ unsafe extern "C" fn release_callback<T: DiskOps>(disk: *mut bindings::gendisk) 
     // SAFETY: The disk is a live `Disk<T>` for the call.
     let (shared, disk) = unsafe { (DiskShared::<T>::from_disk(disk), DiskRef::from_raw(disk)) };
     T::release(&shared.data, disk);
+}
+
+/// # Safety
+///
+/// Called by the block layer for an open device of a live `Disk<T>`.
+unsafe extern "C" fn ioctl_callback<T: DiskOps>(
+    bdev: *mut bindings::block_device,
+    _mode: bindings::blk_mode_t,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_int {
+    // SAFETY: The device is open, so it and its disk, a `Disk<T>`, are live for the call.
+    let (shared, disk) = unsafe {
+        let disk = (*bdev).bd_disk;
+        (DiskShared::<T>::from_disk(disk), DiskRef::from_raw(disk))
+    };
+    match T::ioctl(&shared.data, disk, cmd, arg as usize) {
+        Ok(v) => v,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// # Safety

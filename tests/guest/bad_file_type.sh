@@ -1,0 +1,16 @@
+#!/bin/bash
+# Only regular files and block devices can back a device: directories,
+# pipes, sockets and character devices (the control node itself too) get
+# EINVAL.
+# timeout: 120
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../rloop-lib.sh"
+
+load_rloop
+dir=$(scratch_dir)
+expect_errno EINVAL create --file "$dir" --open dir
+expect_errno EINVAL create --file pipe:
+expect_errno EINVAL create --file socket:
+expect_errno EINVAL create --file /dev/rloop-control --open rw
+expect_errno EINVAL create --file /dev/null --open rw
+[ -z "$(ls /sys/block | grep '^rloop')" ] || fail "a refused create left a device"

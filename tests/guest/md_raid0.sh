@@ -1,0 +1,36 @@
+#!/bin/bash
+# The reported failure case: md raid0 (4K chunk) over two rloop devices with
+# 512-byte blocks; fio with sizes from 512 bytes to 256K, 512-aligned buffers
+# that are not page-aligned, random offsets, verify=crc32c (md splits bios
+# in the middle of bvecs); then xfs on the array, a file workload, and a clean
+# xfs_repair -n.
+# timeout: 600
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../rloop-lib.sh"
+
+need_disk 2
+need_cmd mdadm fio xfs_repair
+load_rloop
+d0=$(scratch_dir "${DISKS[0]}" xfs -s size=512)
+d1=$(scratch_dir "${DISKS[1]}" xfs -s size=512)
+truncate -s 160M "$d0/backing" "$d1/backing"
+r0=$(rl_create --sector-size 512 "$d0/backing")
+r1=$(rl_create --sector-size 512 "$d1/backing")
+mdadm --create /dev/md127 --run --quiet --level=0 --chunk=4 --raid-devices=2 \
+	--metadata=1.2 "$r0" "$r1" || fail "mdadm --create failed"
+on_exit mdadm --stop /dev/md127
+assert_eq "$(cat /sys/block/md127/queue/logical_block_size)" 512 "md logical_block_size"
+
+# mem_align offsets every buffer from page alignment by 512 bytes.
+fio --name=split --filename=/dev/md127 --direct=1 --ioengine=libaio --iodepth=16 \
+	--rw=randwrite --bsrange=512-256k --mem_align=512 --size=48M \
+	--verify=crc32c --verify_fatal=1 --output=/dev/null ||
+	fail "fio verify over md raid0 of rloops failed"
+
+mnt=$(scratch_dir)
+mkfs_mount xfs /dev/md127 "$mnt"
+fio --name=files --directory="$mnt" --nrfiles=16 --filesize=1M-2M --direct=0 \
+	--rw=randrw --bsrange=1k-64k --size=24M --verify=crc32c --verify_fatal=1 \
+	--fsync_on_close=1 --output=/dev/null || fail "file workload on xfs over md failed"
+umount "$mnt"
+xfs_repair -n /dev/md127 >/dev/null 2>&1 || fail "xfs_repair -n found problems on the array"

@@ -1,0 +1,27 @@
+#!/bin/bash
+# rmmod removes every device; an open device keeps the module loaded; the
+# module loads and unloads cleanly many times.
+# timeout: 300
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../rloop-lib.sh"
+
+need_disk 1
+load_rloop
+dir=$(scratch_dir "${DISKS[0]}" xfs)
+truncate -s 16M "$dir/a" "$dir/b"
+a=$(rl_create "$dir/a")
+b=$(rl_create "$dir/b")
+exec 3<"$a"
+if rmmod rloop 2>/dev/null; then fail "rmmod succeeded with $a open"; fi
+[ -e /sys/module/rloop ] || fail "the module went away with a device open"
+exec 3<&-
+rmmod rloop || fail "rmmod with closed devices failed"
+[ ! -e "/sys/block/${a#/dev/}" ] && [ ! -e "/sys/block/${b#/dev/}" ] ||
+	fail "devices are left after rmmod"
+[ ! -e /dev/rloop-control ] || fail "/dev/rloop-control is left after rmmod"
+for i in $(seq 10); do
+	insmod "$RLOOP_KO" || fail "insmod #$i failed"
+	d=$(rl_create "$dir/a")
+	dd if="$d" of=/dev/null bs=1M count=1 iflag=direct status=none
+	rmmod rloop || fail "rmmod #$i failed"
+done
