@@ -1,0 +1,41 @@
+#!/bin/bash
+# rloopctl's errors: one line naming the file or device and the reason, exit
+# status 1 for a failed operation and 2 for a usage error; --help everywhere.
+# timeout: 200
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../rloop-lib.sh"
+
+need_disk 1
+need_tool "$RLOOPCTL"
+load_rloop
+dir=$(scratch_dir "${DISKS[0]}" xfs -s size=512)
+truncate -s 16M "$dir/backing"
+
+# expect_fail STATUS PATTERN ARGS...: rloopctl ARGS fails with STATUS and a
+# one-line message matching PATTERN.
+expect_fail() {
+	local want=$1 pattern=$2 out status=0
+	shift 2
+	out=$("$RLOOPCTL" "$@" 2>&1) || status=$?
+	assert_eq "$status" "$want" "exit status of rloopctl $*"
+	grep -Eq -- "$pattern" <<<"$out" || fail "rloopctl $*: message '$out' does not match '$pattern'"
+}
+expect_fail 1 "^rloopctl: $dir/nope: .*(No such file|not exist)" create "$dir/nope"
+expect_fail 1 "^rloopctl: $dir: .*not a regular file or block device" create "$dir"
+expect_fail 1 "^rloopctl: /proc/version: .*direct I/O" create /proc/version
+expect_fail 1 "^rloopctl: $dir/backing: .*offset.*(align|multiple)" create -o 1000 "$dir/backing"
+expect_fail 1 "^rloopctl: $dir/backing: .*" create -b 3 "$dir/backing"
+dev=$(rl_create "$dir/backing")
+exec 3<"$dev"
+expect_fail 1 "^rloopctl: $dev: device is busy" detach "$dev"
+exec 3<&-
+expect_fail 1 "^rloopctl: /dev/rloop999: " detach /dev/rloop999
+expect_fail 2 "" create
+expect_fail 2 "" create -o 12Q "$dir/backing"
+expect_fail 2 "" list -O NOPE
+expect_fail 2 "" frobnicate
+expect_fail 2 "" create --direct-io=off "$dir/backing"
+for cmd in create detach list find set-capacity; do
+	"$RLOOPCTL" "$cmd" --help >/dev/null || fail "rloopctl $cmd --help failed"
+done
+"$RLOOPCTL" --help >/dev/null || fail "rloopctl --help failed"

@@ -1,0 +1,31 @@
+#!/bin/bash
+# rloopctl find lists the devices of a file; detach takes several devices in
+# the forms /dev/rloopN, rloopN and N; detach --all removes every one.
+# timeout: 200
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../rloop-lib.sh"
+
+need_disk 1
+need_tool "$RLOOPCTL"
+load_rloop
+dir=$(scratch_dir "${DISKS[0]}" xfs)
+truncate -s 32M "$dir/a" "$dir/b"
+a1=$(rl_create "$dir/a")
+a2=$(rl_create -o 1M "$dir/a")
+b=$(rl_create "$dir/b")
+found=$("$RLOOPCTL" find "$dir/a")
+assert_eq "$(wc -l <<<"$found")" 2 "devices of $dir/a"
+grep -q "^$a1:" <<<"$found" && grep -q "^$a2:" <<<"$found" || fail "find output: $found"
+grep -q "^$b:" <<<"$found" && fail "find lists $b for $dir/a"
+assert_eq "$("$RLOOPCTL" find "$dir/b" | cut -d: -f1)" "$b" "find $dir/b"
+
+"$RLOOPCTL" detach "$a1" "${a2#/dev/}" || fail "detach of two devices failed"
+rl_gone "$a1"
+rl_gone "$a2"
+assert_eq "$("$RLOOPCTL" find "$dir/a")" "" "find after detach"
+c=$(rl_create "$dir/a")
+"$RLOOPCTL" detach "$(rl_index "$c")" || fail "detach by index failed"
+rl_gone "$c"
+rl_create "$dir/a" >/dev/null
+"$RLOOPCTL" detach --all || fail "detach --all failed"
+assert_eq "$(ls /sys/block | grep -c '^rloop' || true)" 0 "devices after detach --all"

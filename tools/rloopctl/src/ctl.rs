@@ -1,0 +1,686 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The operations: create, detach, list, find, set-capacity.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, StatxFlags};
+
+use crate::abi::{self, RloopConfig};
+use crate::error::Error;
+use crate::sys;
+use crate::sysfs::{self, DeviceInfo};
+
+/// What `rloopctl create` asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateOptions {
+    /// The backing file: a regular file or a block device.
+    pub file: PathBuf,
+    /// Make the disk read-only (and open the file read-only).
+    pub read_only: bool,
+    /// Byte offset into the file; a multiple of the block size.
+    pub offset: u64,
+    /// Bytes to expose from `offset`; 0 is up to the end of the file.
+    pub sizelimit: u64,
+    /// Logical block size; `None` inherits the file's.
+    pub block_size: Option<u32>,
+    /// Remove the device when its last opener closes it.
+    pub autoclear: bool,
+    /// Scan partitions.
+    pub partscan: bool,
+}
+
+impl CreateOptions {
+    /// The `RLOOP_FLAG_*` bits for these options (with `read_only` as given).
+    pub fn flags(&self, read_only: bool) -> u32 {
+        let mut f = 0;
+        if read_only {
+            f |= abi::RLOOP_FLAG_READ_ONLY;
+        }
+        if self.autoclear {
+            f |= abi::RLOOP_FLAG_AUTOCLEAR;
+        }
+        if self.partscan {
+            f |= abi::RLOOP_FLAG_PARTSCAN;
+        }
+        f
+    }
+}
+
+/// A device `create` made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// `N` of `/dev/rloopN`.
+    pub index: u32,
+    /// `/dev/rloopN`.
+    pub path: String,
+    /// The disk is read-only (asked for, or the file could only be opened
+    /// read-only).
+    pub read_only: bool,
+}
+
+/// Where things are: the real system by default, another root for tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ctx {
+    /// The control node.
+    pub control: PathBuf,
+    /// The sysfs mount point.
+    pub sysfs: PathBuf,
+    /// Where the device nodes appear.
+    pub dev_dir: PathBuf,
+    /// How long to wait for a new device's node.
+    pub node_timeout: Duration,
+}
+
+impl Default for Ctx {
+    fn default() -> Self {
+        Self {
+            control: PathBuf::from(crate::control_path()),
+            sysfs: PathBuf::from(sysfs::SYSFS),
+            dev_dir: PathBuf::from(crate::DEV_DIR),
+            node_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+fn errno(e: rustix::io::Errno) -> i32 {
+    e.raw_os_error()
+}
+
+fn open(path: &Path, flags: OFlags) -> Result<OwnedFd, i32> {
+    rustix::fs::open(path, flags | OFlags::CLOEXEC, Mode::empty()).map_err(errno)
+}
+
+/// Where the block size of a new device comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockSizeSource {
+    /// `--sector-size`.
+    Requested,
+    /// The file's `STATX_DIOALIGN` `dio_offset_align`.
+    DioAlign,
+    /// The logical block size of the block device (the file itself, or the
+    /// one holding its file system).
+    BlockDevice,
+    /// Nothing better known.
+    Default,
+}
+
+impl Ctx {
+    /// A context over the real system.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn device_node(&self, index: u32) -> PathBuf {
+        self.dev_dir
+            .join(format!("{}{index}", abi::RLOOP_DISK_PREFIX))
+    }
+
+    fn open_control(&self) -> Result<OwnedFd, Error> {
+        let name = self.control.display().to_string();
+        open(&self.control, OFlags::RDWR).map_err(|e| match e {
+            libc::ENOENT => Error::os_with(
+                name,
+                e,
+                "No such file or directory (is the rloop module loaded?)",
+            ),
+            _ => Error::os(name, e),
+        })
+    }
+
+    /// The logical block size a device on `fd` would inherit, as the module
+    /// works it out: the file's direct-I/O offset alignment, else the logical
+    /// block size of the block device (the file, or its file system's), else
+    /// 512.
+    pub fn inherited_block_size(&self, fd: impl AsFd) -> (u32, BlockSizeSource) {
+        let fd = fd.as_fd();
+        if let Ok(stx) = rustix::fs::statx(fd, "", AtFlags::EMPTY_PATH, StatxFlags::DIOALIGN) {
+            if stx.stx_mask & StatxFlags::DIOALIGN.bits() != 0 && stx.stx_dio_offset_align != 0 {
+                return (stx.stx_dio_offset_align, BlockSizeSource::DioAlign);
+            }
+        }
+        if let Ok(st) = rustix::fs::fstat(fd) {
+            if FileType::from_raw_mode(st.st_mode) == FileType::BlockDevice {
+                let mut v: libc::c_int = 0;
+                // SAFETY: BLKSSZGET writes one int through the pointer.
+                let r = unsafe {
+                    sys::ioctl(
+                        fd.as_raw_fd(),
+                        libc::BLKSSZGET as u32,
+                        &mut v as *mut libc::c_int as usize,
+                    )
+                };
+                if r.is_ok() && v > 0 {
+                    return (v as u32, BlockSizeSource::BlockDevice);
+                }
+            } else if let Some(v) = self.fs_logical_block_size(st.st_dev) {
+                return (v, BlockSizeSource::BlockDevice);
+            }
+        }
+        (512, BlockSizeSource::Default)
+    }
+
+    /// The logical block size of the block device `dev` (a file system's
+    /// `st_dev`) from `/sys/dev/block/MAJ:MIN`, looking at the whole disk for
+    /// a partition.
+    fn fs_logical_block_size(&self, dev: u64) -> Option<u32> {
+        let (maj, min) = (rustix::fs::major(dev), rustix::fs::minor(dev));
+        let base = self.sysfs.join(format!("dev/block/{maj}:{min}"));
+        for p in [
+            base.join("queue/logical_block_size"),
+            base.join("../queue/logical_block_size"),
+        ] {
+            if let Ok(s) = std::fs::read_to_string(&p) {
+                if let Ok(v) = s.trim().parse::<u32>() {
+                    if v > 0 {
+                        return Some(v);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Creates a device over `o.file` (see [`create`]).
+    pub fn create(&self, o: &CreateOptions) -> Result<Device, Error> {
+        let name = o.file.display().to_string();
+
+        if let Some(b) = o.block_size {
+            if b < 512 || !b.is_power_of_two() {
+                return Err(Error::os_with(
+                    name,
+                    libc::EINVAL,
+                    format!("invalid sector size {b}: it must be a power of two, at least 512"),
+                ));
+            }
+        }
+
+        let st = rustix::fs::stat(&o.file).map_err(|e| Error::os(&name, errno(e)))?;
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::RegularFile | FileType::BlockDevice => {}
+            FileType::Directory => {
+                return Err(Error::os_with(
+                    name,
+                    libc::EISDIR,
+                    "is a directory, not a regular file or block device",
+                ))
+            }
+            _ => {
+                return Err(Error::new(name, "not a regular file or block device"));
+            }
+        }
+
+        let mut read_only = o.read_only;
+        let fd = if read_only {
+            open(&o.file, OFlags::RDONLY)
+        } else {
+            match open(&o.file, OFlags::RDWR) {
+                Err(libc::EROFS | libc::EACCES) => {
+                    read_only = true;
+                    open(&o.file, OFlags::RDONLY)
+                }
+                r => r,
+            }
+        }
+        .map_err(|e| Error::os(&name, e))?;
+
+        let (bs, source) = match o.block_size {
+            Some(b) => (b, BlockSizeSource::Requested),
+            None => self.inherited_block_size(&fd),
+        };
+        if bs != 0 && o.offset % u64::from(bs) != 0 {
+            let why = match source {
+                BlockSizeSource::Requested => "the requested block size",
+                BlockSizeSource::DioAlign => "the file's direct-I/O alignment",
+                BlockSizeSource::BlockDevice => "the logical block size of its block device",
+                BlockSizeSource::Default => "the default block size",
+            };
+            return Err(Error::os_with(
+                name,
+                libc::EINVAL,
+                format!(
+                    "offset {} is not a multiple of the block size {bs} ({why})",
+                    o.offset
+                ),
+            ));
+        }
+
+        // rloop only does direct I/O; say so before the kernel's EINVAL.
+        if let Err(libc::EINVAL) = open(&o.file, OFlags::RDONLY | OFlags::DIRECT) {
+            return Err(Error::os_with(
+                name,
+                libc::EINVAL,
+                "the file does not support direct I/O (O_DIRECT), which rloop requires",
+            ));
+        }
+
+        let ctl = self.open_control()?;
+        let mut cfg = RloopConfig {
+            size: core::mem::size_of::<RloopConfig>() as u32,
+            flags: o.flags(read_only),
+            fd: fd.as_raw_fd(),
+            block_size: o.block_size.unwrap_or(0),
+            offset: o.offset,
+            sizelimit: o.sizelimit,
+            ..Default::default()
+        };
+        // SAFETY: RLOOP_CTL_CREATE reads and writes one `RloopConfig`.
+        let r = unsafe {
+            sys::ioctl(
+                ctl.as_raw_fd(),
+                abi::RLOOP_CTL_CREATE,
+                &mut cfg as *mut RloopConfig as usize,
+            )
+        };
+        drop(fd);
+        if let Err(e) = r {
+            return Err(self.create_error(&name, e, o, bs));
+        }
+
+        let index = cfg.index;
+        let path = crate::device_path(index);
+        self.wait_for_node(index)
+            .map_err(|reason| Error::new(&path, reason))?;
+        Ok(Device {
+            index,
+            path,
+            read_only,
+        })
+    }
+
+    fn create_error(&self, name: &str, e: i32, o: &CreateOptions, bs: u32) -> Error {
+        let why = match e {
+            libc::EINVAL => format!(
+                "invalid argument: the rloop module refused the configuration \
+                 (block size {bs}, offset {}, size limit {})",
+                o.offset, o.sizelimit
+            ),
+            libc::EOPNOTSUPP | 524 => {
+                "the file does not support direct I/O, which rloop requires".to_string()
+            }
+            libc::EFBIG | libc::EOVERFLOW => format!(
+                "offset {} or size limit {} is out of range for the file ({})",
+                o.offset,
+                o.sizelimit,
+                crate::errno::message(e)
+            ),
+            libc::ENOSPC => "no free rloop device number".to_string(),
+            libc::ENOTTY => {
+                return Error::os_with(
+                    self.control.display().to_string(),
+                    e,
+                    "does not know RLOOP_CTL_CREATE (rloop module of another version?)",
+                )
+            }
+            libc::EBUSY => "file is busy (in use exclusively?)".to_string(),
+            _ => crate::errno::message(e),
+        };
+        Error::os_with(name, e, why)
+    }
+
+    /// Waits (bounded) for devtmpfs to create the node of a new device.
+    fn wait_for_node(&self, index: u32) -> Result<(), String> {
+        let node = self.device_node(index);
+        let want = std::fs::read_to_string(sysfs::device_dir(&self.sysfs, index).join("dev"))
+            .ok()
+            .and_then(|s| sysfs::parse_majmin(&s));
+        let deadline = Instant::now() + self.node_timeout;
+        loop {
+            if let Ok(st) = rustix::fs::stat(&node) {
+                let rdev = (rustix::fs::major(st.st_rdev), rustix::fs::minor(st.st_rdev));
+                if FileType::from_raw_mode(st.st_mode) == FileType::BlockDevice
+                    && want.is_none_or(|w| w == rdev)
+                {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "device created, but its node did not appear within {} ms",
+                    self.node_timeout.as_millis()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Detaches and removes `/dev/rloopN` (see [`detach`]).
+    pub fn detach(&self, index: u32) -> Result<(), Error> {
+        let ctl = self.open_control()?;
+        // SAFETY: RLOOP_CTL_REMOVE takes an integer, not a pointer.
+        let r = unsafe { sys::ioctl(ctl.as_raw_fd(), abi::RLOOP_CTL_REMOVE, index as usize) };
+        r.map(|_| ()).map_err(|e| {
+            let name = crate::device_path(index);
+            match e {
+                libc::EBUSY => Error::os_with(name, e, "device is busy"),
+                libc::ENODEV | libc::ENXIO => Error::os_with(name, e, "no such rloop device"),
+                _ => Error::os(name, e),
+            }
+        })
+    }
+
+    /// Detaches every rloop device; returns the failures (a device that is
+    /// already gone is not one).
+    pub fn detach_all(&self) -> Vec<Error> {
+        let indices = match sysfs::device_indices(&self.sysfs) {
+            Ok(v) => v,
+            Err(e) => {
+                return vec![Error::io(
+                    self.sysfs.join("block").display().to_string(),
+                    &e,
+                )]
+            }
+        };
+        indices
+            .into_iter()
+            .filter_map(|i| match self.detach(i) {
+                Err(e) if e.errno == Some(libc::ENODEV) => None,
+                r => r.err(),
+            })
+            .collect()
+    }
+
+    /// Every rloop device, by index.
+    pub fn list(&self) -> Result<Vec<DeviceInfo>, Error> {
+        sysfs::list_devices(&self.sysfs)
+    }
+
+    /// One device.
+    pub fn info(&self, index: u32) -> Result<DeviceInfo, Error> {
+        sysfs::read_device(&self.sysfs, index)
+    }
+
+    /// The devices whose backing file is `file` (same device and inode),
+    /// optionally only those at `offset`.
+    pub fn find(&self, file: &Path, offset: Option<u64>) -> Result<Vec<DeviceInfo>, Error> {
+        let st =
+            rustix::fs::stat(file).map_err(|e| Error::os(file.display().to_string(), errno(e)))?;
+        let dev = (rustix::fs::major(st.st_dev), rustix::fs::minor(st.st_dev));
+        Ok(self
+            .list()?
+            .into_iter()
+            .filter(|d| {
+                d.backing_dev == Some(dev)
+                    && d.backing_inode == Some(st.st_ino)
+                    && offset.is_none_or(|o| o == d.offset)
+            })
+            .collect())
+    }
+
+    /// Issues `RLOOP_SET_CAPACITY` on `/dev/rloopN`.
+    pub fn set_capacity(&self, index: u32) -> Result<(), Error> {
+        let node = self.device_node(index);
+        let name = crate::device_path(index);
+        let fd = open(&node, OFlags::RDONLY).map_err(|e| Error::os(&name, e))?;
+        // SAFETY: RLOOP_SET_CAPACITY takes no argument.
+        unsafe { sys::ioctl(fd.as_raw_fd(), abi::RLOOP_SET_CAPACITY, 0) }
+            .map(|_| ())
+            .map_err(|e| Error::os(name, e))
+    }
+}
+
+/// Creates `/dev/rloopN` over `o.file` in one `RLOOP_CTL_CREATE` and waits
+/// for its node.
+///
+/// Before the ioctl it refuses, with a message of its own, a file that is
+/// neither a regular file nor a block device, an offset that is not a
+/// multiple of the block size the device would get, and a file that cannot
+/// do direct I/O. A file that cannot be opened read-write (`EROFS`,
+/// `EACCES`) is attached read-only, as `losetup` does.
+pub fn create(o: &CreateOptions) -> Result<Device, Error> {
+    Ctx::default().create(o)
+}
+
+/// Detaches and removes `/dev/rloopN`. `EBUSY` if it is open (and not
+/// autoclear), `ENODEV` if there is no such device.
+pub fn detach(index: u32) -> Result<(), Error> {
+    Ctx::default().detach(index)
+}
+
+/// Every rloop device.
+pub fn list() -> Result<Vec<DeviceInfo>, Error> {
+    Ctx::default().list()
+}
+
+/// One rloop device.
+pub fn info(index: u32) -> Result<DeviceInfo, Error> {
+    Ctx::default().info(index)
+}
+
+/// The devices backed by `file`.
+pub fn find(file: &Path, offset: Option<u64>) -> Result<Vec<DeviceInfo>, Error> {
+    Ctx::default().find(file, offset)
+}
+
+/// Issues `RLOOP_SET_CAPACITY` on `/dev/rloopN`.
+pub fn set_capacity(index: u32) -> Result<(), Error> {
+    Ctx::default().set_capacity(index)
+}
+
+/// One line of `rloopctl find` for a device, as `losetup -j` prints it but
+/// with the device number as `MAJ:MIN`:
+/// `/dev/rloop0: [8:1]:1234 (/path/file), offset 4096`.
+pub fn find_line(d: &DeviceInfo) -> String {
+    let dev = d
+        .backing_dev
+        .map_or_else(String::new, |(a, b)| format!("{a}:{b}"));
+    let ino = d.backing_inode.map_or_else(String::new, |i| i.to_string());
+    let mut s = format!(
+        "{}: [{dev}]:{ino} ({})",
+        d.name,
+        d.backing_file.as_deref().unwrap_or("")
+    );
+    if d.offset != 0 {
+        s.push_str(&format!(", offset {}", d.offset));
+    }
+    if d.sizelimit != 0 {
+        s.push_str(&format!(", sizelimit {}", d.sizelimit));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sysfs::tests::{fake_device, TempDir};
+    use std::os::unix::fs::MetadataExt;
+
+    fn ctx(root: &Path) -> Ctx {
+        Ctx {
+            control: root.join("dev/rloop-control"),
+            sysfs: root.join("sys"),
+            dev_dir: root.join("dev"),
+            node_timeout: Duration::from_millis(50),
+        }
+    }
+
+    #[test]
+    fn flags() {
+        let o = CreateOptions {
+            autoclear: true,
+            partscan: true,
+            ..Default::default()
+        };
+        assert_eq!(o.flags(false), 4 | 8);
+        assert_eq!(o.flags(true), 1 | 4 | 8);
+        assert_eq!(CreateOptions::default().flags(false), 0);
+    }
+
+    #[test]
+    fn find_matches_device_and_inode() {
+        let t = TempDir::new("find");
+        let sys = t.0.join("sys");
+        let file = t.0.join("disk.img");
+        std::fs::write(&file, [0u8; 4096]).unwrap();
+        let md = std::fs::metadata(&file).unwrap();
+        let bd = format!(
+            "{}:{}",
+            rustix::fs::major(md.dev()),
+            rustix::fs::minor(md.dev())
+        );
+        let path = file.display().to_string();
+        fake_device(
+            &sys,
+            0,
+            &path,
+            md.ino(),
+            &bd,
+            0,
+            0,
+            (false, false, false),
+            512,
+        );
+        fake_device(
+            &sys,
+            1,
+            "/other",
+            md.ino() + 1,
+            &bd,
+            0,
+            0,
+            (false, false, false),
+            512,
+        );
+        fake_device(
+            &sys,
+            3,
+            &path,
+            md.ino(),
+            &bd,
+            4096,
+            8192,
+            (false, false, true),
+            512,
+        );
+        fake_device(
+            &sys,
+            4,
+            &path,
+            md.ino(),
+            "1:1",
+            0,
+            0,
+            (false, false, false),
+            512,
+        );
+        let c = ctx(&t.0);
+        let found = c.find(&file, None).unwrap();
+        assert_eq!(
+            found.iter().map(|d| d.index).collect::<Vec<_>>(),
+            vec![0, 3]
+        );
+        assert_eq!(
+            find_line(&found[0]),
+            format!("/dev/rloop0: [{bd}]:{} ({path})", md.ino())
+        );
+        assert_eq!(
+            find_line(&found[1]),
+            format!(
+                "/dev/rloop3: [{bd}]:{} ({path}), offset 4096, sizelimit 8192",
+                md.ino()
+            )
+        );
+        let found = c.find(&file, Some(4096)).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].index, 3);
+        assert!(c.find(&t.0.join("nope"), None).is_err());
+    }
+
+    #[test]
+    fn create_refuses_before_the_ioctl() {
+        let t = TempDir::new("create");
+        let c = ctx(&t.0);
+        // Not a regular file or block device.
+        let e = c
+            .create(&CreateOptions {
+                file: "/dev/null".into(),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/dev/null: not a regular file or block device"
+        );
+        let e = c
+            .create(&CreateOptions {
+                file: t.0.clone(),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(e.errno, Some(libc::EISDIR));
+        let e = c
+            .create(&CreateOptions {
+                file: t.0.join("missing"),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(e.errno, Some(libc::ENOENT));
+
+        // Misaligned offset against a requested block size.
+        let file = t.0.join("f.img");
+        std::fs::write(&file, vec![0u8; 1 << 16]).unwrap();
+        let e = c
+            .create(&CreateOptions {
+                file: file.clone(),
+                offset: 512,
+                block_size: Some(4096),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(
+            e.reason,
+            "offset 512 is not a multiple of the block size 4096 (the requested block size)"
+        );
+        // Odd offset against whatever the file inherits (at least 512).
+        let e = c
+            .create(&CreateOptions {
+                file: file.clone(),
+                offset: 100,
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(e.reason.starts_with("offset 100 is not a multiple"), "{e}");
+
+        // Everything fine up to the control node, which is missing here
+        // (unless the file system cannot do O_DIRECT at all).
+        let e = c
+            .create(&CreateOptions {
+                file: file.clone(),
+                ..Default::default()
+            })
+            .unwrap_err();
+        if e.subject == path_str(&c.control) {
+            assert_eq!(e.errno, Some(libc::ENOENT));
+            assert!(e.reason.contains("module loaded"));
+        } else {
+            assert!(e.reason.contains("direct I/O"), "{e}");
+        }
+    }
+
+    fn path_str(p: &Path) -> String {
+        p.display().to_string()
+    }
+
+    #[test]
+    fn inherited_block_size_is_sane() {
+        let t = TempDir::new("bs");
+        let file = t.0.join("f");
+        std::fs::write(&file, b"x").unwrap();
+        let f = std::fs::File::open(&file).unwrap();
+        let (bs, _) = Ctx::default().inherited_block_size(&f);
+        assert!(bs >= 512 && bs.is_power_of_two(), "{bs}");
+    }
+
+    #[test]
+    fn detach_and_set_capacity_without_module() {
+        let t = TempDir::new("detach");
+        let c = ctx(&t.0);
+        let e = c.detach(0).unwrap_err();
+        assert_eq!(e.errno, Some(libc::ENOENT));
+        assert!(c.detach_all().is_empty(), "no devices, nothing to fail");
+        let e = c.set_capacity(7).unwrap_err();
+        assert_eq!(e.to_string(), "/dev/rloop7: No such file or directory");
+    }
+}

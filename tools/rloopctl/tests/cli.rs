@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `rloopctl` binary end to end, against a fake sysfs tree (through
+//! `RLOOPCTL_SYSFS`) and without the kernel module.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Tmp(PathBuf);
+
+impl Tmp {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("rloopctl-cli-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        Tmp(p)
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn rloopctl(sysfs: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rloopctl"))
+        .env("RLOOPCTL_SYSFS", sysfs)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn fake(sys: &Path, index: u32, file: &str, ino: u64, bdev: &str, offset: u64, ro: bool) {
+    let d = sys.join(format!("block/rloop{index}"));
+    let r = d.join("rloop");
+    fs::create_dir_all(&r).unwrap();
+    fs::create_dir_all(d.join("queue")).unwrap();
+    for (k, v) in [
+        ("backing_file", format!("{file}\n")),
+        ("backing_inode", format!("{ino}\n")),
+        ("backing_dev", format!("{bdev}\n")),
+        ("offset", format!("{offset}\n")),
+        ("sizelimit", "0\n".into()),
+        ("autoclear", "0\n".into()),
+        ("partscan", "1\n".into()),
+        ("dio", "1\n".into()),
+    ] {
+        fs::write(r.join(k), v).unwrap();
+    }
+    fs::write(d.join("ro"), if ro { "1\n" } else { "0\n" }).unwrap();
+    fs::write(d.join("dev"), format!("252:{index}\n")).unwrap();
+    fs::write(d.join("size"), "8\n").unwrap();
+    fs::write(d.join("queue/logical_block_size"), "4096\n").unwrap();
+}
+
+#[test]
+fn list_outputs() {
+    let t = Tmp::new("list");
+    let sys = t.0.join("sys");
+    fs::create_dir_all(sys.join("block")).unwrap();
+
+    // No devices: no output, success.
+    let o = rloopctl(&sys, &["list"]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), "");
+
+    fake(&sys, 0, "/tmp/a.img", 11, "8:1", 0, false);
+    fake(&sys, 1, "/tmp/b c.img", 12, "8:1", 8192, true);
+
+    let o = rloopctl(&sys, &["list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "\
+NAME        SIZELIMIT OFFSET AUTOCLEAR RO BACK-FILE    DIO LOG-SEC
+/dev/rloop0         0      0         0  0 /tmp/a.img     1    4096
+/dev/rloop1         0   8192         0  1 /tmp/b c.img   1    4096
+"
+    );
+
+    let o = rloopctl(&sys, &["list", "-n", "--raw", "-O", "NAME,back-file", "1"]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), "/dev/rloop1 /tmp/b\\x20c.img\n");
+
+    let o = rloopctl(&sys, &["list", "-J", "/dev/rloop0"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["rloopdevices"][0]["name"], "/dev/rloop0");
+    assert_eq!(v["rloopdevices"][0]["log-sec"], 4096);
+    assert_eq!(v["rloopdevices"][0]["ro"], false);
+    assert_eq!(v["rloopdevices"].as_array().unwrap().len(), 1);
+
+    let o = rloopctl(&sys, &["list", "--output-all", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["rloopdevices"][1]["partscan"], true);
+    assert_eq!(v["rloopdevices"][1]["maj:min"], "252:1");
+    assert_eq!(v["rloopdevices"][1]["back-maj:min"], "8:1");
+    assert_eq!(v["rloopdevices"][1]["back-ino"], 12);
+
+    // A device that is not there: an operation failure.
+    let o = rloopctl(&sys, &["list", "rloop7"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), "rloopctl: /dev/rloop7: no such rloop device\n");
+
+    // Usage errors.
+    let o = rloopctl(&sys, &["list", "-O", "name,nosuch"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown column: nosuch"));
+    let o = rloopctl(&sys, &["list", "sda"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn find_by_inode() {
+    let t = Tmp::new("find");
+    let sys = t.0.join("sys");
+    let file = t.0.join("disk.img");
+    fs::write(&file, [0u8; 512]).unwrap();
+    let md = fs::metadata(&file).unwrap();
+    let bdev = format!("{}:{}", libc::major(md.dev()), libc::minor(md.dev()));
+    let path = file.display().to_string();
+    fake(&sys, 2, &path, md.ino(), &bdev, 4096, false);
+    fake(&sys, 3, "/elsewhere", md.ino() + 1, &bdev, 0, false);
+
+    let o = rloopctl(&sys, &["find", &path]);
+    assert!(o.status.success());
+    assert_eq!(
+        stdout(&o),
+        format!("/dev/rloop2: [{bdev}]:{} ({path}), offset 4096\n", md.ino())
+    );
+    let o = rloopctl(&sys, &["find", "-o", "0", &path]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), "");
+    let o = rloopctl(&sys, &["find", "/nonexistent/file"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "rloopctl: /nonexistent/file: No such file or directory\n"
+    );
+}
+
+#[test]
+fn create_usage_and_refusals() {
+    let t = Tmp::new("create");
+    let sys = t.0.join("sys");
+    for args in [
+        &["create", "--direct-io=off", "f"][..],
+        &["create", "-o", "1x", "f"],
+        &["create", "-o", "-4096", "f"],
+        &["create", "--sizelimit", "20E", "f"],
+        &["create", "-b", "4Gi", "f"],
+        &["create"],
+        &["nosuchcommand"],
+        &["detach"],
+    ] {
+        let o = rloopctl(&sys, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+    let o = rloopctl(&sys, &["create", "--direct-io=off", "f"]);
+    assert!(stderr(&o).contains("rloop always uses direct I/O"));
+
+    let o = rloopctl(&sys, &["create", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "rloopctl: /dev/null: not a regular file or block device\n"
+    );
+    let file = t.0.join("f.img");
+    fs::write(&file, vec![0u8; 8192]).unwrap();
+    let p = file.display().to_string();
+    // A sector size the device cannot have is the operation's failure.
+    for bs in ["3", "0", "256", "3000"] {
+        let o = rloopctl(&sys, &["create", "-b", bs, &p]);
+        assert_eq!(o.status.code(), Some(1), "-b {bs}");
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "rloopctl: {p}: invalid sector size {bs}: it must be a power of two, \
+                 at least 512\n"
+            )
+        );
+    }
+    let o = rloopctl(&sys, &["create", "-b", "4096", "-o", "1K", &p]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "rloopctl: {p}: offset 1024 is not a multiple of the block size 4096 \
+             (the requested block size)\n"
+        )
+    );
+}
+
+#[test]
+fn help_everywhere() {
+    let sys = Path::new("/nonexistent");
+    for cmd in [
+        &["--help"][..],
+        &["create", "--help"],
+        &["detach", "--help"],
+        &["list", "--help"],
+        &["find", "--help"],
+        &["set-capacity", "--help"],
+        &["--version"],
+    ] {
+        let o = rloopctl(sys, cmd);
+        assert!(o.status.success(), "{cmd:?}");
+        assert!(!o.stdout.is_empty());
+    }
+    let o = rloopctl(sys, &["list", "--help"]);
+    assert!(stdout(&o).contains("BACK-MAJ:MIN"));
+}
