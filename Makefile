@@ -7,6 +7,7 @@
 #   make KDIR=<dir>       against any Rust-enabled kernel build directory
 #   make run              boot the test kernel in QEMU and show rloop working
 #   make check            host unit tests and the guest test suite
+#   make bench            rloop vs the raw file vs loop, non-debug kernel
 #   make fmt / fmtcheck   rustfmt with the kernel's .rustfmt.toml
 #
 # The kernel's Rust toolchain is passed explicitly (scripts/env.sh): rustup's
@@ -15,7 +16,7 @@
 export KDIR
 T ?=
 
-.PHONY: all modules setup kernel run check fmt fmtcheck clean
+.PHONY: all modules setup kernel run check bench fmt fmtcheck clean
 
 all: modules
 
@@ -33,6 +34,9 @@ run:
 
 check:
 	@scripts/check.sh $(T)
+
+bench:
+	@scripts/bench.sh
 
 fmt:
 	@scripts/fmt.sh

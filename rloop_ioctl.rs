@@ -81,7 +81,8 @@ fn window_len(size: u64, offset: u64, sizelimit: u64, block_size: u32) -> u64 {
         0 => available,
         limit => limit.min(available),
     };
-    len - len % u64::from(block_size)
+    // `checked_rem` rather than `%`: no division-by-zero panic path in the kernel.
+    len - len.checked_rem(u64::from(block_size)).unwrap_or(len)
 }
 
 /// Ioctls on `/dev/rloopN` itself.
@@ -136,7 +137,7 @@ fn resolve(file: BackingFile, config: &RloopConfig) -> Result<Attach> {
         bs if valid_block_size(bs) && bs >= inherited => bs,
         _ => return Err(EINVAL),
     };
-    if config.offset % u64::from(block_size) != 0 || config.offset >= attrs.size {
+    if config.offset.checked_rem(u64::from(block_size)) != Some(0) || config.offset >= attrs.size {
         return Err(EINVAL);
     }
     let len = window_len(attrs.size, config.offset, config.sizelimit, block_size);

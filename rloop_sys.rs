@@ -14,7 +14,7 @@ use core::{
     mem::ManuallyDrop,
     pin::Pin,
     ptr::{self, NonNull},
-    sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
+    sync::atomic::{AtomicIsize, AtomicPtr, AtomicUsize, Ordering},
 };
 use kernel::{
     bindings, c_str,
@@ -476,6 +476,11 @@ impl<T: DiskOps> Drop for BioList<T> {
 
 /// The per-I/O context of [`Bio::submit_direct`]: the `kiocb` and the `iov_iter` over the
 /// bio's vector. It comes from an [`IoPool`] and goes back to it on completion.
+///
+/// Two references (`refs`): one for `ki_complete`, one for the submitter. File systems touch
+/// the iocb after `read_iter` returned `-EIOCBQUEUED` (ext4's `file_accessed(iocb->ki_filp)`),
+/// possibly after `ki_complete` ran, so the context lives until both are done, as loop's
+/// `cmd->ref` does.
 #[repr(C)]
 struct DirectIo<T: DiskOps> {
     iocb: bindings::kiocb,
@@ -483,6 +488,8 @@ struct DirectIo<T: DiskOps> {
     bio: *mut bindings::bio,
     start: c_ulong,
     pool: *mut bindings::mempool_t,
+    refs: AtomicUsize,
+    ret: AtomicIsize,
     _p: PhantomData<T>,
 }
 
@@ -529,6 +536,7 @@ impl<T: DiskOps> DirectIo<T> {
         // `f` is a file we hold a reference to for the duration of the call.
         let ret = unsafe {
             ptr::write_bytes(io, 0, 1);
+            (*io).refs = AtomicUsize::new(2);
             (*io).bio = raw;
             (*io).start = if accounted { start } else { jiffies() };
             (*io).pool = pool.pool.as_ptr();
@@ -562,31 +570,65 @@ impl<T: DiskOps> DirectIo<T> {
                 None => EINVAL.to_errno() as isize,
             }
         };
-        if ret != consts::EIOCBQUEUED {
-            // SAFETY: The file system returned without queueing, so it will not call
-            // `ki_complete`: the iocb is ours to complete, once.
-            unsafe { Self::complete_callback(&raw mut (*io).iocb, ret as c_long) };
+        // SAFETY: `io` is live: we still hold the submitter's reference.
+        unsafe {
+            if ret != consts::EIOCBQUEUED {
+                // Not queued: the file system will not call `ki_complete`; both references
+                // are ours.
+                (*io).ret.store(ret, Ordering::Relaxed);
+                Self::finish(io);
+            } else {
+                Self::put(io);
+            }
         }
     }
 
-    /// `ki_complete`: may run in interrupt context.
+    /// `ki_complete`: may run in interrupt context, before or after `submit` returns.
     ///
     /// # Safety
     ///
     /// `iocb` must be the `iocb` of a `DirectIo<T>` from `submit`, completed once.
     unsafe extern "C" fn complete_callback(iocb: *mut bindings::kiocb, ret: c_long) {
         let io = iocb as *mut Self;
-        // SAFETY: `iocb` is the first field of a `repr(C)` `DirectIo<T>` (caller's guarantee).
-        // The element goes back to its pool before the bio ends: ending the last bio lets the
-        // disk, and with it the pool, go away.
-        let bio = unsafe {
+        // SAFETY: `iocb` is the first field of a `repr(C)` `DirectIo<T>` (caller's guarantee)
+        // and the completion's reference keeps it live.
+        unsafe {
+            (*io).ret.store(ret as isize, Ordering::Relaxed);
+            Self::put(io);
+        }
+    }
+
+    /// Drops one reference; the last one finishes the I/O.
+    ///
+    /// # Safety
+    ///
+    /// `io` must be live and the caller must own one of its references.
+    unsafe fn put(io: *mut Self) {
+        // SAFETY: The caller owns a reference, so `io` is live. `AcqRel` makes the other
+        // side's `ret` visible to whoever finishes.
+        if unsafe { (*io).refs.fetch_sub(1, Ordering::AcqRel) } == 1 {
+            // SAFETY: This was the last reference.
+            unsafe { Self::finish(io) };
+        }
+    }
+
+    /// Frees the context and ends the bio with the result.
+    ///
+    /// # Safety
+    ///
+    /// Nothing else may use `io` any more.
+    unsafe fn finish(io: *mut Self) {
+        // SAFETY: `io` is ours alone. The element goes back to its pool before the bio ends:
+        // ending the last bio lets the disk, and with it the pool, go away.
+        let (bio, ret) = unsafe {
             let raw = (*io).bio;
             let start = (*io).start;
+            let ret = (*io).ret.load(Ordering::Relaxed);
             bindings::mempool_free(io as *mut c_void, (*io).pool);
             // The bio was owned by the `DirectIo`; it moves back into a handle here.
-            Bio::<T>::from_raw(raw, true, start)
+            (Bio::<T>::from_raw(raw, true, start), ret)
         };
-        T::direct_io_done(bio, ret as isize);
+        T::direct_io_done(bio, ret);
     }
 }
 
@@ -858,14 +900,15 @@ impl BackingFile {
     /// The block device behind the file: the file itself if it is one, else the device of its
     /// file system, if it has one.
     fn bdev(&self) -> Option<NonNull<bindings::block_device>> {
-        let inode = self.inode();
-        // SAFETY: The inode is live. For a block-device inode `I_BDEV` gives its device; for
-        // others the super block is live and `s_bdev` is fixed while it is mounted.
+        // SAFETY: The file and its inode are live. An open block-device file's mapping is the
+        // device's own (`f_inode` is the device node's, on devtmpfs say), so `file_bdev`
+        // gives its device; for other files the super block is live and `s_bdev` is fixed
+        // while it is mounted.
         let bdev = unsafe {
             if self.kind() == FileKind::BlockDevice {
-                bindings::I_BDEV(inode)
+                bindings::file_bdev(self.raw())
             } else {
-                (*(*inode).i_sb).s_bdev
+                (*(*self.inode()).i_sb).s_bdev
             }
         };
         NonNull::new(bdev)

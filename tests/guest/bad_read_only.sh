@@ -1,6 +1,6 @@
 #!/bin/bash
 # A read-only descriptor (without the read-only flag) or the read-only flag
-# gives a read-only disk: opening it for writing fails with EACCES, and a
+# gives a read-only disk: writing to it fails with EPERM, and a
 # write-only descriptor is refused with EBADF.
 # timeout: 120
 . "$(dirname "$0")/../lib.sh"
@@ -16,7 +16,7 @@ assert_eq "$(cat "/sys/block/${dev#/dev/}/ro")" 1 "ro with a read-only fd"
 if out=$(dd if=/dev/zero of="$dev" bs=4k count=1 oflag=direct 2>&1); then
 	fail "writing a read-only device succeeded"
 fi
-grep -q 'Permission denied' <<<"$out" || fail "want EACCES, got: $out"
+grep -q "Operation not permitted" <<<"$out" || fail "want EPERM, got: $out"
 dev=$(expect_ok create --file "$dir/backing" --open rw --flags 1)
 assert_eq "$(cat "/sys/block/${dev#/dev/}/ro")" 1 "ro with the read-only flag"
 dev=$(expect_ok create --file "$dir/backing" --open rw)

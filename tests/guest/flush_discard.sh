@@ -29,7 +29,10 @@ cmp <(dd if="$dev" bs=1M skip=24 count=8 iflag=direct status=none) \
 	fail "data after the discarded ranges changed"
 
 disk=${DISKS[0]#/dev/}
-flushes() { awk '{ print $15 }' "/sys/block/$disk/stat"; }
+[ "$(cat "/sys/block/$disk/queue/write_cache")" = "write back" ] ||
+	fail "$disk has no write cache: flushes cannot be seen"
+# Field 16 of the stat file: flush requests completed.
+flushes() { awk '{ print $16 }' "/sys/block/$disk/stat"; }
 f0=$(flushes)
 xfs_io -d -c "pwrite -q 0 4096" -c fsync "$dev" || fail "write + fsync on the device failed"
 f1=$(flushes)

@@ -1,0 +1,102 @@
+#!/bin/bash
+# The benchmark, in the guest: one backing (virtio or nullb), three targets on
+# the same preconditioned file (the raw file with O_DIRECT, the in-tree loop
+# with --direct-io=on, rloop), six fio profiles, targets interleaved, REPS
+# repetitions. Writes fio's JSON and /proc/stat deltas to
+# $RLOOP_OUT/bench/<backing>/. Usage: guest.sh virtio|nullb
+set -euo pipefail
+backing=$1
+: "${RLOOP_BENCH_RUNTIME:=5}" "${RLOOP_BENCH_REPS:=3}" "${RLOOP_BENCH_FILE_MB:=512}"
+top=$RLOOP_TOP
+mod=$RLOOP_BENCH_MODULE
+rloopctl=$top/tools/target/release/rloopctl
+out=$RLOOP_OUT/bench/$backing
+mkdir -p "$out"
+log() { echo "bench[$backing]: $*"; }
+
+case "$backing" in
+virtio)
+	read -r -a disks <<<"$RLOOP_DISKS"
+	dev=${disks[0]}
+	;;
+nullb)
+	# A memory-backed null_blk: the CPU is the bottleneck, every layer's cost shows.
+	modprobe configfs 2>/dev/null || true
+	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+	modprobe null_blk nr_devices=0
+	nb=/sys/kernel/config/nullb/nullb0
+	mkdir "$nb"
+	echo $((RLOOP_BENCH_FILE_MB + 256)) >"$nb/size"
+	echo 1 >"$nb/memory_backed"
+	echo 512 >"$nb/blocksize"
+	echo 0 >"$nb/irqmode"
+	echo 1 >"$nb/power"
+	dev=/dev/nullb0
+	;;
+*) echo "usage: guest.sh virtio|nullb" >&2; exit 2 ;;
+esac
+
+mkfs.xfs -f -q "$dev"
+mkdir -p /mnt/bench
+mount "$dev" /mnt/bench
+file=/mnt/bench/backing
+log "preconditioning a ${RLOOP_BENCH_FILE_MB}M file on $dev"
+dd if=/dev/zero of="$file" bs=1M count="$RLOOP_BENCH_FILE_MB" oflag=direct conv=fsync status=none
+
+modprobe loop
+loopdev=$(losetup --direct-io=on -f --show "$file")
+[ "$(cat "/sys/block/${loopdev#/dev/}/loop/dio")" = 1 ] || { echo "loop is not in direct-I/O mode" >&2; exit 1; }
+insmod "$mod"
+rdev=$("$rloopctl" create "$file")
+log "targets: raw=$file loop=$loopdev rloop=$rdev"
+{
+	echo "kernel $(uname -r)"
+	echo "cpus $(nproc)"
+	echo "backing $backing $dev"
+	echo "loop_logical_block_size $(cat "/sys/block/${loopdev#/dev/}/queue/logical_block_size")"
+	echo "rloop_logical_block_size $(cat "/sys/block/${rdev#/dev/}/queue/logical_block_size")"
+} >"$out/env.txt"
+
+declare -A target=([raw]=$file [loop]=$loopdev [rloop]=$rdev)
+profiles=(
+	"rr4k_qd32 --rw=randread --bs=4k --iodepth=32"
+	"rr4k_qd1 --rw=randread --bs=4k --iodepth=1"
+	"rw4k_qd32 --rw=randwrite --bs=4k --iodepth=32"
+	"sr1m_qd8 --rw=read --bs=1M --iodepth=8"
+	"sw1m_qd8 --rw=write --bs=1M --iodepth=8"
+	"rr4k_qd32_2j --rw=randread --bs=4k --iodepth=32 --numjobs=2"
+)
+# Busy and total jiffies of all CPUs (loop's and rloop's workers are kernel
+# threads that fio's own CPU figures never see).
+cpu_jiffies() {
+	awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+for rep in $(seq "$RLOOP_BENCH_REPS"); do
+	for p in "${profiles[@]}"; do
+		read -r name args <<<"$p"
+		for t in raw loop rloop; do
+			sync
+			echo 3 >/proc/sys/vm/drop_caches
+			read -r b0 t0 < <(cpu_jiffies)
+			# shellcheck disable=SC2086
+			fio --name="$name" --filename="${target[$t]}" --ioengine=io_uring --direct=1 \
+				--time_based --runtime="$RLOOP_BENCH_RUNTIME" --size="${RLOOP_BENCH_FILE_MB}M" \
+				--norandommap --randrepeat=0 --group_reporting --output-format=json \
+				--output="$out/$name.$t.$rep.json" $args
+			read -r b1 t1 < <(cpu_jiffies)
+			echo "$((b1 - b0)) $((t1 - t0)) $(getconf CLK_TCK)" >"$out/$name.$t.$rep.cpu"
+			log "rep $rep $name $t done"
+		done
+	done
+done
+
+"$rloopctl" detach "$rdev"
+rmmod rloop
+losetup -d "$loopdev"
+umount /mnt/bench
+if [ "$backing" = nullb ]; then
+	echo 0 >"$nb/power"
+	rmdir "$nb"
+	modprobe -r null_blk
+fi
+modprobe -r loop

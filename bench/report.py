@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Summarises a `make bench` run: medians per backing, profile and target, the
+ratios rloop/raw, rloop/loop and loop/raw, a markdown table per backing and an
+SVG chart of the ratios.
+
+Usage: report.py RUN_DIR   (RUN_DIR/<backing>/<profile>.<target>.<rep>.json)
+"""
+import json
+import statistics
+import sys
+from pathlib import Path
+
+PROFILES = [
+    ("rr4k_qd32", "4k randread QD32"),
+    ("rr4k_qd1", "4k randread QD1"),
+    ("rw4k_qd32", "4k randwrite QD32"),
+    ("sr1m_qd8", "1M read QD8"),
+    ("sw1m_qd8", "1M write QD8"),
+    ("rr4k_qd32_2j", "4k randread QD32, 2 jobs"),
+]
+TARGETS = ["raw", "loop", "rloop"]
+
+
+def one_run(json_path: Path) -> dict:
+    job = json.loads(json_path.read_text())["jobs"][0]
+    ios = 0
+    bw = 0.0
+    lat_mean = []
+    p99 = []
+    for d in ("read", "write"):
+        part = job[d]
+        if part["total_ios"] == 0:
+            continue
+        ios += part["total_ios"]
+        bw += part["bw_bytes"]
+        lat_mean.append(part["lat_ns"]["mean"] / 1000)
+        pct = part["clat_ns"].get("percentile", {})
+        if "99.000000" in pct:
+            p99.append(pct["99.000000"] / 1000)
+    runtime_s = job["job_runtime"] / 1000 if job.get("job_runtime") else None
+    busy, total, hz = (int(x) for x in json_path.with_suffix(".cpu").read_text().split())
+    return {
+        "iops": (job["read"]["iops"] + job["write"]["iops"]),
+        "bw_mib": bw / 2**20,
+        "lat_us": max(lat_mean) if lat_mean else 0.0,
+        "p99_us": max(p99) if p99 else 0.0,
+        # System-wide busy CPU time over the job, per I/O.
+        "cpu_us_per_io": busy * 1e6 / hz / ios if ios else 0.0,
+        "runtime_s": runtime_s,
+    }
+
+
+def summarise(run: Path) -> dict:
+    summary = {}
+    for bdir in sorted(p for p in run.iterdir() if p.is_dir() and (p / "env.txt").exists()):
+        per = {}
+        for prof, _ in PROFILES:
+            per[prof] = {}
+            for t in TARGETS:
+                runs = [one_run(p) for p in sorted(bdir.glob(f"{prof}.{t}.*.json"))]
+                if not runs:
+                    continue
+                per[prof][t] = {k: statistics.median(r[k] for r in runs)
+                                for k in ("iops", "bw_mib", "lat_us", "p99_us", "cpu_us_per_io")}
+                per[prof][t]["reps"] = len(runs)
+            m = per[prof]
+            if all(t in m for t in TARGETS):
+                m["ratios"] = {
+                    "rloop/raw": m["rloop"]["iops"] / m["raw"]["iops"],
+                    "rloop/loop": m["rloop"]["iops"] / m["loop"]["iops"],
+                    "loop/raw": m["loop"]["iops"] / m["raw"]["iops"],
+                    "cpu rloop/loop": (m["rloop"]["cpu_us_per_io"] / m["loop"]["cpu_us_per_io"]
+                                       if m["loop"]["cpu_us_per_io"] else None),
+                }
+        # Scaling from 1 to 2 jobs at QD32, per target.
+        scaling = {}
+        for t in TARGETS:
+            try:
+                scaling[t] = per["rr4k_qd32_2j"][t]["iops"] / per["rr4k_qd32"][t]["iops"]
+            except KeyError:
+                pass
+        summary[bdir.name] = {"env": (bdir / "env.txt").read_text().splitlines(),
+                              "profiles": per, "two_job_scaling": scaling}
+    return summary
+
+
+def markdown(summary: dict) -> str:
+    out = []
+    for backing, s in summary.items():
+        out.append(f"### {backing}\n")
+        out.append("| profile | target | IOPS | MiB/s | mean lat µs | p99 µs | CPU µs/IO |")
+        out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+        for prof, label in PROFILES:
+            for t in TARGETS:
+                m = s["profiles"].get(prof, {}).get(t)
+                if m:
+                    out.append(f"| {label} | {t} | {m['iops']:.0f} | {m['bw_mib']:.1f} | "
+                               f"{m['lat_us']:.0f} | {m['p99_us']:.0f} | {m['cpu_us_per_io']:.1f} |")
+        out.append("")
+        out.append("| profile | rloop/raw | rloop/loop | loop/raw | CPU/IO rloop/loop |")
+        out.append("| --- | ---: | ---: | ---: | ---: |")
+        for prof, label in PROFILES:
+            r = s["profiles"].get(prof, {}).get("ratios")
+            if r:
+                cpu = r["cpu rloop/loop"]
+                out.append(f"| {label} | {r['rloop/raw']:.2f} | {r['rloop/loop']:.2f} | "
+                           f"{r['loop/raw']:.2f} | {cpu:.2f} |" if cpu is not None else "| - |")
+        sc = s["two_job_scaling"]
+        out.append("")
+        out.append("2-job/1-job IOPS at 4k randread QD32: " +
+                   ", ".join(f"{t} {v:.2f}" for t, v in sc.items()))
+        out.append("")
+    return "\n".join(out)
+
+
+def svg(summary: dict) -> str:
+    """Grouped bars: rloop/raw and rloop/loop per profile, one panel per backing."""
+    w_panel, h, bar, gap = 520, 300, 16, 24
+    panels = list(summary.items())
+    width = w_panel * max(1, len(panels))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h + 120}" '
+             'font-family="sans-serif" font-size="11">']
+    ymax = 1.5
+    for i, (backing, s) in enumerate(panels):
+        x0 = i * w_panel + 50
+        y_of = lambda v: 30 + h - min(v, ymax) / ymax * h  # noqa: E731
+        parts.append(f'<text x="{x0}" y="18" font-size="14">{backing}</text>')
+        for v in (0.5, 1.0, 1.5):
+            y = y_of(v)
+            parts.append(f'<line x1="{x0}" x2="{x0 + w_panel - 70}" y1="{y}" y2="{y}" '
+                         f'stroke="{"#000" if v == 1.0 else "#ccc"}"/>')
+            parts.append(f'<text x="{x0 - 30}" y="{y + 4}">{v:.1f}</text>')
+        for j, (prof, label) in enumerate(PROFILES):
+            r = s["profiles"].get(prof, {}).get("ratios")
+            if not r:
+                continue
+            x = x0 + 10 + j * (2 * bar + gap)
+            for k, (key, color) in enumerate((("rloop/raw", "#4477aa"), ("rloop/loop", "#ee6677"))):
+                v = r[key]
+                y = y_of(v)
+                parts.append(f'<rect x="{x + k * bar}" y="{y}" width="{bar - 2}" '
+                             f'height="{30 + h - y}" fill="{color}"><title>{label} {key} '
+                             f'{v:.2f}</title></rect>')
+            parts.append(f'<text transform="translate({x + 4},{h + 40}) rotate(40)">{label}</text>')
+    parts.append(f'<rect x="50" y="{h + 100}" width="10" height="10" fill="#4477aa"/>'
+                 f'<text x="64" y="{h + 109}">rloop/raw</text>'
+                 f'<rect x="150" y="{h + 100}" width="10" height="10" fill="#ee6677"/>'
+                 f'<text x="164" y="{h + 109}">rloop/loop</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def main() -> None:
+    run = Path(sys.argv[1])
+    summary = summarise(run)
+    (run / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (run / "bench.md").write_text(markdown(summary))
+    (run / "bench.svg").write_text(svg(summary))
+
+
+if __name__ == "__main__":
+    main()

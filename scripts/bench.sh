@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `make bench`: rloop against the raw file and the in-tree loop driver, on a
+# non-debug kernel, one VM boot per backing (virtio, nullb). Results:
+# out/bench/<date>/ (fio JSON, summary.json, bench.md, bench.svg); the
+# latest is also copied to bench/results/.
+#
+# RLOOP_BENCH_RUNTIME (s per job, default 5), RLOOP_BENCH_REPS (default 3) and
+# RLOOP_BENCH_BACKINGS (default "virtio nullb") tune it.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/env.sh"
+cd "$top"
+say() { printf '==> bench: %s\n' "$*" >&2; }
+
+"$here/setup.sh" >&2
+kdir=$("$here/kernel.sh" bench)
+run=$top/out/bench/$(date +%Y%m%d-%H%M%S)
+mod=$run/module
+mkdir -p "$mod"
+
+# The module for the bench kernel, built in its own directory so that the
+# test build in the repository top stays as it is.
+say "building rloop.ko against $kdir"
+cp -r Kbuild rloop.rs rloop_bio.rs rloop_ioctl.rs rloop_sys.rs uapi "$mod/"
+make -C "$kdir" M="$mod" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BINDGEN" \
+	RUST_LIB_SRC="$RUST_LIB_SRC" modules >"$run/module-build.log" 2>&1 ||
+	{ tail -n 30 "$run/module-build.log" >&2; exit 1; }
+cargo build --release --quiet --manifest-path tools/Cargo.toml
+
+for backing in ${RLOOP_BENCH_BACKINGS:-virtio nullb}; do
+	say "backing $backing: one VM boot"
+	disks=()
+	[ "$backing" = virtio ] && disks=(--disk 2G)
+	RLOOP_BENCH=1 RLOOP_BENCH_MODULE=$mod/rloop.ko RLOOP_BENCH_RUNTIME=${RLOOP_BENCH_RUNTIME:-5} \
+		RLOOP_BENCH_REPS=${RLOOP_BENCH_REPS:-3} \
+		"$here/vm.sh" --kernel "$kdir" --mem 3072 --quiet --no-kmemleak --timeout 3600 \
+		--out "$run/vm-$backing" "${disks[@]}" -- bench/guest.sh "$backing"
+	cp -r "$run/vm-$backing/out/bench/$backing" "$run/"
+done
+
+python3 bench/report.py "$run"
+mkdir -p bench/results
+cp "$run/summary.json" "$run/bench.md" "$run/bench.svg" bench/results/
+say "results: $run (copied to bench/results/)"
+cat "$run/bench.md"
