@@ -71,9 +71,12 @@ pub(crate) struct Device {
     pub(crate) block_size: u32,
     backing_ino: u64,
     backing_dev: u32,
-    /// Set once the device is in the registry: releases before that (the partition scan of
-    /// `device_add_disk`) must not trigger autoclear.
+    /// Set once the device is in the registry.
     attached: AtomicBool,
+    /// Set by the first open after `attached`: only then can a last close autoclear. The
+    /// partition scan of `device_add_disk` opens the disk too, and its `fput` (so its release)
+    /// is deferred to after the create ioctl returns.
+    pub(crate) armed: AtomicBool,
     /// Set when removal has begun: no new opens.
     pub(crate) deleting: AtomicBool,
     /// Whether discard / write-zeroes were found unsupported (and turned off, logged once).
@@ -112,6 +115,17 @@ impl WorkItem<1> for Device {
 }
 
 impl Device {
+    /// Called on each open with the disk's `open_mutex` held.
+    pub(crate) fn opened(&self) -> Result {
+        if self.deleting.load(Ordering::Acquire) {
+            return Err(ENXIO);
+        }
+        if self.attached.load(Ordering::Acquire) {
+            self.armed.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
     pub(crate) fn autoclear(&self) -> bool {
         self.flags & RLOOP_FLAG_AUTOCLEAR != 0
     }
@@ -126,7 +140,7 @@ impl Device {
     pub(crate) fn released(this: &Arc<Device>, disk: DiskRef<'_>) {
         if disk.openers() == 0
             && this.autoclear()
-            && this.attached.load(Ordering::Acquire)
+            && this.armed.load(Ordering::Acquire)
             && !this.deleting.swap(true, Ordering::AcqRel)
         {
             // `del_gendisk` takes `open_mutex`, which we hold: remove from a worker.
@@ -284,6 +298,7 @@ impl Registry {
                 backing_ino: attach.ino,
                 backing_dev: attach.dev,
                 attached: AtomicBool::new(false),
+                armed: AtomicBool::new(false),
                 deleting: AtomicBool::new(false),
                 discard_off: AtomicBool::new(false),
                 write_zeroes_off: AtomicBool::new(false),

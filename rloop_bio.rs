@@ -59,10 +59,7 @@ impl DiskOps for RloopDisk {
     }
 
     fn open(dev: &Arc<Device>, _disk: DiskRef<'_>) -> Result {
-        if dev.deleting.load(Ordering::Acquire) {
-            return Err(ENXIO);
-        }
-        Ok(())
+        dev.opened()
     }
 
     fn release(dev: &Arc<Device>, disk: DiskRef<'_>) {

@@ -12,7 +12,7 @@ SUDO=
 
 # linux-source-6.12 lives in bookworm-backports.
 backports=/etc/apt/sources.list.d/rloop-backports.sources
-if ! apt-cache policy linux-source-6.12 2>/dev/null | grep -q 'Candidate: 6\.12'; then
+if ! apt-cache policy linux-source-6.12 2>/dev/null | grep 'Candidate: 6\.12' >/dev/null; then
 	say "adding bookworm-backports (for linux-source-6.12)"
 	$SUDO tee "$backports" >/dev/null <<'SRC'
 Types: deb
@@ -35,7 +35,7 @@ packages=(
 )
 missing=()
 for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	say "installing Debian packages: ${missing[*]}"
@@ -54,7 +54,7 @@ else
 	say "qemu-system-x86: present"
 fi
 
-if [ -x "$BINDGEN" ] && "$BINDGEN" --version 2>/dev/null | grep -q " $BINDGEN_VERSION\$"; then
+if [ -x "$BINDGEN" ] && "$BINDGEN" --version 2>/dev/null | grep " $BINDGEN_VERSION\$" >/dev/null; then
 	say "bindgen-cli $BINDGEN_VERSION: present"
 else
 	say "installing bindgen-cli $BINDGEN_VERSION into $RLOOP_TOOLS"

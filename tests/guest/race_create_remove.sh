@@ -13,7 +13,7 @@ truncate -s 16M "$dir/a" "$dir/b"
 keep=$(rl_create "$dir/a")
 dd if=/dev/urandom of=/tmp/pattern bs=1M count=4 status=none
 (
-	for i in $(seq 20); do
+	for i in $(seq 8); do
 		dd if=/tmp/pattern of="$keep" bs=64k oflag=direct status=none || exit 1
 		cmp /tmp/pattern <(dd if="$keep" bs=64k count=64 iflag=direct status=none) || exit 1
 	done
@@ -21,7 +21,7 @@ dd if=/dev/urandom of=/tmp/pattern bs=1M count=4 status=none
 io=$!
 worker() {
 	local i out
-	for i in $(seq 60); do
+	for i in $(seq 25); do
 		out=$("$RLOOP_RAW" create --file "$dir/b" --open rw 2>&1) || true
 		case "$out" in "ok rloop"* | "err EBUSY") ;; *) echo "create: $out"; return 1 ;; esac
 		for n in 1 2 3; do

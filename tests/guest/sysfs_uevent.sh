@@ -18,7 +18,7 @@ dev=$(rl_create --offset 4096 --sizelimit 16M --partscan "$dir/backing")
 name=${dev#/dev/}
 assert_eq "$(rl_attr "$dev" backing_file)" "$dir/backing" "backing_file"
 assert_eq "$(rl_attr "$dev" backing_inode)" "$(stat -c %i "$dir/backing")" "backing_inode"
-assert_eq "$(rl_attr "$dev" backing_dev)" "$(printf '%d:%d' "0x$(stat -c %t "$dir/backing")" "0x$(stat -c %T "$dir/backing")")" "backing_dev"
+assert_eq "$(rl_attr "$dev" backing_dev)" "$(stat -c '%Hd:%Ld' "$dir/backing")" "backing_dev"
 assert_eq "$(rl_attr "$dev" offset)" 4096 "offset"
 assert_eq "$(rl_attr "$dev" sizelimit)" $((16 << 20)) "sizelimit"
 assert_eq "$(rl_attr "$dev" autoclear)" 0 "autoclear"

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# `make check`: host unit tests, then the guest suite in one VM boot.
+#
+# Usage: check.sh [NAME...]   (make check T="NAME...")
+#   NAME: a guest test, tests/guest/NAME.sh; none runs them all.
+#   V=1 (or RLOOP_VERBOSE=1) streams the kernel console and every test's
+#   output; otherwise a failing test shows the end of its output.
+#
+# 1. sets the machine up (scripts/setup.sh, idempotent) and gets the test
+#    kernel (scripts/kernel.sh test; KDIR or RLOOP_KDIR picks another);
+# 2. cargo test for tools/ (if there is a tools/Cargo.toml): each of cargo's
+#    tests counts;
+# 3. builds rloop.ko (scripts/module.sh) and the tools (cargo build
+#    --release); a module that doesn't build ends the run here;
+# 4. boots the VM with the suite's disks (two 1G disks with 512-byte blocks,
+#    one 1G disk with 4096-byte blocks) and runs tests/guest-runner.sh.
+#    A VM-level failure (timeout, crash, a kernel warning or kmemleak report
+#    no test accounts for) counts as the failed test "vm".
+# Prints a line per test and, as the last line, "N passed, N failed" (plus
+# ", N skipped" if any were). Exits non-zero if anything failed. Logs are in
+# out/check/.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/env.sh"
+cd "$top"
+
+verbose=0
+if [ "${V:-0}" = 1 ] || [ "${RLOOP_VERBOSE:-0}" = 1 ]; then verbose=1; fi
+export RLOOP_VERBOSE=$verbose
+logs=$top/out/check
+mkdir -p "$logs"
+
+say() { printf '==> check: %s\n' "$*" >&2; }
+npass=0 nfail=0 nskip=0
+pass() { npass=$((npass + 1)); echo "PASS $*"; }
+failed() { nfail=$((nfail + 1)); echo "FAIL $*"; }
+summary() {
+	local s="$npass passed, $nfail failed"
+	[ "$nskip" -eq 0 ] || s+=", $nskip skipped"
+	echo "$s"
+	[ "$nfail" -eq 0 ]
+	exit
+}
+# Shows the end of a build log on stderr.
+show_log() {
+	echo "---- last lines of $1 ----" >&2
+	tail -n 40 "$1" >&2
+	echo "----" >&2
+}
+
+# --- 1. Machine and kernel ----------------------------------------------------
+say "setting up the machine (scripts/setup.sh)"
+if ! "$here/setup.sh" >"$logs/setup.log" 2>&1; then
+	show_log "$logs/setup.log"
+	failed "setup: scripts/setup.sh failed"
+	summary
+fi
+kdir=${RLOOP_KDIR:-${KDIR:-}}
+if [ -z "$kdir" ]; then
+	say "getting the test kernel (scripts/kernel.sh test; a cold build takes a while)"
+	if ! kdir=$("$here/kernel.sh" test 2>"$logs/kernel.log"); then
+		show_log "$logs/kernel.log"
+		failed "build: test kernel (scripts/kernel.sh test)"
+		summary
+	fi
+fi
+# The module is built against the kernel the VM boots.
+export KDIR=$kdir RLOOP_KDIR=$kdir
+
+# --- 2. Host unit tests ---------------------------------------------------------
+if [ -f tools/Cargo.toml ]; then
+	say "host unit tests (cargo test)"
+	rc=0
+	cargo test --manifest-path tools/Cargo.toml >"$logs/cargo-test.log" 2>&1 || rc=$?
+	sed -n -e 's/^test \(.*\) \.\.\. ok$/PASS host: \1/p' \
+		-e 's/^test \(.*\) \.\.\. FAILED$/FAIL host: \1/p' \
+		-e 's/^test \(.*\) \.\.\. ignored.*$/SKIP host: \1: ignored/p' "$logs/cargo-test.log"
+	# The counts come from cargo's own "test result:" lines.
+	read -r p f i < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' \
+		"$logs/cargo-test.log" | awk '{ p += $1; f += $2; i += $3 } END { print p + 0, f + 0, i + 0 }')
+	npass=$((npass + p)) nfail=$((nfail + f)) nskip=$((nskip + i))
+	if [ "$rc" -ne 0 ]; then
+		show_log "$logs/cargo-test.log"
+		[ "$f" -gt 0 ] || failed "host: cargo test exited $rc without a failing test (build error?)"
+	fi
+fi
+
+# --- 3. Builds --------------------------------------------------------------------
+say "building rloop.ko (scripts/module.sh)"
+if ! "$here/module.sh" >"$logs/module.log" 2>&1; then
+	show_log "$logs/module.log"
+	failed "build: rloop.ko (scripts/module.sh; log: $logs/module.log)"
+	summary
+fi
+if [ -f tools/Cargo.toml ]; then
+	say "building the tools (cargo build --release)"
+	if ! cargo build --release --manifest-path tools/Cargo.toml >"$logs/tools.log" 2>&1; then
+		show_log "$logs/tools.log"
+		failed "build: tools (cargo build --release; log: $logs/tools.log)"
+	fi
+fi
+
+# --- 4. The guest suite -----------------------------------------------------------
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+	for f in tests/guest/*.sh; do [ -e "$f" ] && names+=("$(basename "$f" .sh)"); done
+fi
+# The VM's limit: every test's own limit, plus boot and the kmemleak scan.
+limit=300
+for name in "${names[@]}"; do
+	t=$(sed -n 's/^# timeout: *\([0-9][0-9]*\) *$/\1/p' "tests/guest/$name.sh" 2>/dev/null | head -n 1)
+	limit=$((limit + ${t:-${RLOOP_TEST_TIMEOUT:-300}}))
+done
+
+vmout=$logs/vm
+say "running ${#names[@]} guest test(s) in the VM (limit ${limit}s; run dir $vmout)"
+vmargs=(--disk 1G --disk 1G --disk 1G:4096 --timeout "$limit" --kernel "$kdir" --out "$vmout")
+[ "$verbose" -eq 1 ] || vmargs+=(--quiet)
+vmrc=0
+"$here/vm.sh" "${vmargs[@]}" -- tests/guest-runner.sh "$@" || vmrc=$?
+
+results=$vmout/out/results
+[ -f "$results" ] || : >"$results"
+gp=$(grep -c '^PASS ' "$results" || true)
+gf=$(grep -c '^FAIL ' "$results" || true)
+gs=$(grep -c '^SKIP ' "$results" || true)
+npass=$((npass + gp)) nfail=$((nfail + gf)) nskip=$((nskip + gs))
+
+# What the VM run says that the test results don't already.
+vmwhy=()
+while IFS= read -r line; do
+	case "$line" in
+	ok | '') ;;
+	exit\ *) [ "$gf" -gt 0 ] || vmwhy+=("tests/guest-runner.sh ${line}") ;;
+	klog\ *) grep -q '^FAIL [^:]*: .*kernel log: ' "$results" || vmwhy+=("kernel log: ${line#klog }") ;;
+	*) vmwhy+=("$line") ;;
+	esac
+done <"$vmout/vm-result" 2>/dev/null || vmwhy+=("no VM result (vm.sh exit $vmrc)")
+notrun=()
+for name in "${names[@]}"; do
+	grep -q "^[A-Z]* $name\(:.*\)\?$" "$results" || notrun+=("$name")
+done
+[ ${#notrun[@]} -eq 0 ] || vmwhy+=("not run: ${notrun[*]}")
+if [ ${#vmwhy[@]} -gt 0 ]; then
+	failed "vm: $(printf '%s; ' "${vmwhy[@]}" | sed 's/; $//') (run dir $vmout)"
+fi
+summary

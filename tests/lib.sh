@@ -1,0 +1,178 @@
+# Helpers for the guest tests; sourced, never run:
+#
+#   . "$(dirname "$0")/../lib.sh"
+#
+# Sourcing turns on `set -euo pipefail` and an EXIT trap that runs the
+# clean-ups registered with on_exit, newest first. A test exits 0 to pass,
+# 77 (skip) to skip, anything else to fail; fail and skip record their
+# message as the reason tests/guest-runner.sh prints.
+#
+# Clean-ups are kept in a file, not a variable, so that helpers used in a
+# command substitution, like `dir=$(scratch_dir)`, still register theirs
+# with the test's shell.
+set -euo pipefail
+
+: "${RLOOP_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+# The environment may point these elsewhere (vm.sh passes RLOOP_* on).
+: "${RLOOP_KO:=$RLOOP_TOP/rloop.ko}"
+: "${RLOOPCTL:=$RLOOP_TOP/tools/target/release/rloopctl}"
+: "${RLOOP_RAW:=$RLOOP_TOP/tools/target/release/rloop-raw}"
+RLOOP_CONTROL=/dev/rloop-control
+: "${RLOOP_TEST_TMP:=${TMPDIR:-/tmp}}"
+: "${RLOOP_DISKS:=}"
+export RLOOP_TOP RLOOP_KO RLOOPCTL RLOOP_RAW
+
+_rl_exit_file=$RLOOP_TEST_TMP/.on_exit.$$
+: >"$_rl_exit_file"
+
+# Records why the test ends (the first reason wins) for the runner.
+_rl_reason() {
+	if [ -n "${RLOOP_TEST_REASON:-}" ] && [ ! -s "$RLOOP_TEST_REASON" ]; then
+		printf '%s\n' "$*" >"$RLOOP_TEST_REASON"
+	fi
+}
+
+# on_exit CMD [ARGS...]: run CMD when the test exits, whatever the reason.
+on_exit() {
+	printf '%q ' "$@" >>"$_rl_exit_file"
+	echo >>"$_rl_exit_file"
+}
+
+_rl_on_exit() {
+	local status=$? line
+	set +e
+	trap - ERR
+	# Each clean-up in a subshell, so a failing one (even one calling fail)
+	# doesn't stop the others.
+	while IFS= read -r line; do
+		[ -n "$line" ] || continue
+		# (Not as an `if` condition: that would switch set -e off inside.)
+		(set -e; eval "$line")
+		if [ $? -ne 0 ]; then
+			echo "cleanup failed: $line" >&2
+			_rl_reason "cleanup failed: $line"
+			[ "$status" -ne 0 ] || status=1
+		fi
+	done < <(tac "$_rl_exit_file")
+	rm -f "$_rl_exit_file"
+	exit "$status"
+}
+trap _rl_on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# Name the command that made set -e end the test.
+trap '_rl_reason "${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND (exit $?)"' ERR
+set -E
+
+# fail MSG: end the test as failed.
+fail() {
+	echo "FAIL: $*" >&2
+	_rl_reason "$*"
+	exit 1
+}
+
+# skip MSG: end the test as skipped.
+skip() {
+	echo "SKIP: $*" >&2
+	_rl_reason "$*"
+	exit 77
+}
+
+# assert_eq GOT WANT [MSG]
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-assert_eq}: got '$1', want '$2'"
+}
+
+# need_disk N: skip unless the VM has N extra disks. They are $RLOOP_DISKS,
+# also in the array DISKS.
+need_disk() {
+	local have
+	have=$(wc -w <<<"$RLOOP_DISKS")
+	[ "$have" -ge "$1" ] || skip "needs $1 extra disk(s), the VM has $have"
+}
+read -r -a DISKS <<<"$RLOOP_DISKS"
+
+# need_cmd CMD...: skip unless every CMD is on PATH.
+need_cmd() {
+	local c
+	for c; do command -v "$c" >/dev/null || skip "$c is not installed"; done
+}
+
+# load_rloop [PARAM=VALUE...]: insmod rloop.ko; it is removed at exit.
+load_rloop() {
+	[ -f "$RLOOP_KO" ] || fail "$RLOOP_KO is not built"
+	insmod "$RLOOP_KO" "$@" || fail "insmod rloop.ko failed"
+	on_exit unload_rloop
+}
+
+# unload_rloop: rmmod rloop if it is loaded.
+unload_rloop() {
+	[ -e /sys/module/rloop ] || return 0
+	rmmod rloop || fail "rmmod rloop failed"
+}
+
+# need_tool PATH: fail unless a tools/ binary is built (check.sh builds them).
+need_tool() {
+	[ -x "$1" ] || fail "$1 is not built (cargo build --release --manifest-path tools/Cargo.toml)"
+}
+
+# expect_errno ERRNAME ARGS...: run `rloop-raw ARGS...` and check that it
+# reports `err ERRNAME`.
+expect_errno() {
+	local want=$1 out got
+	shift
+	need_tool "$RLOOP_RAW"
+	out=$("$RLOOP_RAW" "$@" 2>&1) || true
+	got=$(sed -n 's/^err \([A-Z0-9_]*\).*/\1/p' <<<"$out" | head -n 1)
+	if [ -z "$got" ]; then
+		fail "rloop-raw $*: want err $want, got success: $(head -c 300 <<<"$out")"
+	fi
+	[ "$got" = "$want" ] || fail "rloop-raw $*: want err $want, got err $got"
+}
+
+# mkfs_mount TYPE DEV DIR [MKFS-OPTIONS...]: make a TYPE file system on DEV
+# and mount it on DIR (created if needed); unmounted at exit.
+mkfs_mount() {
+	local type=$1 dev=$2 dir=$3
+	shift 3
+	case "$type" in
+	xfs) mkfs.xfs -f -q "$@" "$dev" ;;
+	ext2 | ext3 | ext4) "mkfs.$type" -F -q "$@" "$dev" ;;
+	*) "mkfs.$type" "$@" "$dev" ;;
+	esac >/dev/null || fail "mkfs.$type $dev failed"
+	mkdir -p "$dir"
+	mount -t "$type" "$dev" "$dir" || fail "mount $dev on $dir failed"
+	on_exit umount_if_mounted "$dir"
+}
+
+# umount_if_mounted DIR: a clean-up that a test may have done already.
+umount_if_mounted() {
+	! mountpoint -q "$1" || umount "$1"
+}
+
+# scratch_dir [DEV [TYPE [MKFS-OPTIONS...]]]: print a fresh directory,
+# removed at exit: on the guest's tmpfs, or with DEV the root of a new TYPE
+# (default xfs) file system on DEV, unmounted at exit.
+scratch_dir() {
+	local dir
+	dir=$(mktemp -d "$RLOOP_TEST_TMP/scratch.XXXXXX")
+	on_exit rm -rf "$dir"
+	if [ $# -gt 0 ]; then
+		local dev=$1 type=${2:-xfs}
+		shift $(($# > 1 ? 2 : 1))
+		mkfs_mount "$type" "$dev" "$dir" "$@"
+	fi
+	echo "$dir"
+}
+
+# klog_mark: remember "now" in the kernel log; klog_since_mark prints the
+# kernel log lines written since.
+_rl_klog_mark=
+klog_mark() {
+	_rl_klog_mark="rloop-test: mark $$.$RANDOM$RANDOM"
+	echo "$_rl_klog_mark" >/dev/kmsg
+}
+klog_since_mark() {
+	[ -n "$_rl_klog_mark" ] || fail "klog_since_mark without klog_mark"
+	dmesg | awk -v m="$_rl_klog_mark" 'f; index($0, m) { f = 1 }'
+}
