@@ -48,8 +48,6 @@ fstab <<'TABLE'
 sysfs     /sys                sysfs     defaults                    0 0
 devpts    /dev/pts            devpts    X-mount.mkdir,gid=5,mode=620,ptmxmode=666 0 0
 tmpfs     /dev/shm            tmpfs     X-mount.mkdir,mode=1777     0 0
-tmpfs     /tmp                tmpfs     mode=1777                   0 0
-tmpfs     /var/tmp            tmpfs     mode=1777                   0 0
 debugfs   /sys/kernel/debug   debugfs   defaults                    0 0
 configfs  /sys/kernel/config  configfs  defaults                    0 0
 rloopvm   /run/rloopvm        9p        X-mount.mkdir,trans=virtio,version=9p2000.L,msize=262144 0 0
@@ -68,7 +66,7 @@ links=$!
 read -r kver </proc/sys/kernel/osrelease
 
 # Writable over read-only: an overlay with a tmpfs upper layer keeps the
-# host's files visible (the repository or the kernel cache may be in /root).
+# host's files visible (the repository or the kernel cache may be in /root or /tmp).
 ovl() { # DIR: print the fstab line of an overlay on DIR
 	local o=/run/overlay${1//\//_}
 	mkdir -p "$o/upper" "$o/work"
@@ -83,7 +81,10 @@ table=$(
 		[ -d /lib/modules ] || ovl /usr/lib
 		echo "$mods /usr/lib/modules none bind,X-mount.mkdir 0 0"
 	fi
+	# The repository (a CI clone, say) may live under any of these.
 	ovl /root
+	ovl /tmp
+	ovl /var/tmp
 )
 fstab <<<"$table"
 [ -d "$mods/$kver" ] || log "no modules for $kver under $mods: modprobe will not work"

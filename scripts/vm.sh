@@ -116,7 +116,7 @@ if [ -z "$out" ]; then
 	mkdir -p "$top/out/vm"
 	ln -sfn "$(basename "$out")" "$top/out/vm/last"
 	# Keep the 20 newest runs.
-	ls -1dt "$top"/out/vm/2*/ 2>/dev/null | tail -n +21 | xargs -r rm -rf
+	ls -1dt "$top"/out/vm/2*/ 2>/dev/null | tail -n +21 | xargs -r rm -rf || true
 fi
 # Reusing a directory wipes the last run's files: only ever a run dir's.
 if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -e "$out/console.log" ]; then
