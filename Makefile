@@ -7,6 +7,7 @@
 #   make KDIR=<dir>       against any Rust-enabled kernel build directory
 #   make run              boot the test kernel in QEMU and show rloop working
 #   make check            host unit tests and the guest test suite
+#   make stress           the long variants (tests/stress/), under 30 min
 #   make bench            rloop vs the raw file vs loop, non-debug kernel
 #   make fmt / fmtcheck   rustfmt with the kernel's .rustfmt.toml
 #
@@ -16,7 +17,7 @@
 export KDIR
 T ?=
 
-.PHONY: all modules setup kernel run check bench fmt fmtcheck clean
+.PHONY: all modules setup kernel run check stress bench fmt fmtcheck clean
 
 all: modules
 
@@ -34,6 +35,9 @@ run:
 
 check:
 	@scripts/check.sh $(T)
+
+stress:
+	@RLOOP_SUITE=stress scripts/check.sh $(T)
 
 bench:
 	@scripts/bench.sh

@@ -3,6 +3,8 @@
 #
 # Usage: check.sh [NAME...]   (make check T="NAME...")
 #   NAME: a guest test, tests/guest/NAME.sh; none runs them all.
+#   RLOOP_SUITE=stress (`make stress`) runs tests/stress/ instead, without
+#   the host tests.
 #   V=1 (or RLOOP_VERBOSE=1) streams the kernel console and every test's
 #   output; otherwise a failing test shows the end of its output.
 #
@@ -12,13 +14,16 @@
 #    tests counts;
 # 3. builds rloop.ko (scripts/module.sh) and the tools (cargo build
 #    --release); a module that doesn't build ends the run here;
-# 4. boots the VM with the suite's disks (two 1G disks with 512-byte blocks,
-#    one 1G disk with 4096-byte blocks) and runs tests/guest-runner.sh.
-#    A VM-level failure (timeout, crash, a kernel warning or kmemleak report
-#    no test accounts for) counts as the failed test "vm".
+# 4. boots RLOOP_CHECK_VMS VMs (default: one per two host CPUs, 1 to 4) with
+#    the suite's disks (two 1G disks with 512-byte blocks, one 1G disk with
+#    4096-byte blocks); each runs tests/guest-runner.sh over the whole list,
+#    longest first, and the runners split it between them through claims
+#    on a shared directory. A VM-level failure (timeout, crash, a kernel
+#    warning or kmemleak report no test accounts for) counts as the failed
+#    test "vmN".
 # Prints a line per test and, as the last line, "N passed, N failed" (plus
 # ", N skipped" if any were). Exits non-zero if anything failed. Logs are in
-# out/check/.
+# out/check/ (out/check/vmN: the VM run dirs).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -28,7 +33,10 @@ cd "$top"
 verbose=0
 if [ "${V:-0}" = 1 ] || [ "${RLOOP_VERBOSE:-0}" = 1 ]; then verbose=1; fi
 export RLOOP_VERBOSE=$verbose
-logs=$top/out/check
+suite=${RLOOP_SUITE:-guest}
+# (vm.sh passes RLOOP_* on to the guest.)
+export RLOOP_SUITE=$suite RLOOP_FSX=$FSX
+logs=$top/out/$([ "$suite" = guest ] && echo check || echo "$suite")
 mkdir -p "$logs"
 
 say() { printf '==> check: %s\n' "$*" >&2; }
@@ -69,7 +77,7 @@ fi
 export KDIR=$kdir RLOOP_KDIR=$kdir
 
 # --- 2. Host unit tests ---------------------------------------------------------
-if [ -f tools/Cargo.toml ]; then
+if [ -f tools/Cargo.toml ] && [ "$suite" = guest ]; then
 	say "host unit tests (cargo test)"
 	rc=0
 	cargo test --manifest-path tools/Cargo.toml >"$logs/cargo-test.log" 2>&1 || rc=$?
@@ -104,45 +112,75 @@ fi
 # --- 4. The guest suite -----------------------------------------------------------
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-	for f in tests/guest/*.sh; do [ -e "$f" ] && names+=("$(basename "$f" .sh)"); done
+	for f in "tests/$suite"/*.sh; do [ -e "$f" ] && names+=("$(basename "$f" .sh)"); done
 fi
-# The VM's limit: every test's own limit, plus boot and the kmemleak scan.
+test_limit() { # NAME: the test's `# timeout: N`, else the default
+	local t
+	t=$(sed -n 's/^# timeout: *\([0-9][0-9]*\) *$/\1/p' "tests/$suite/$1.sh" 2>/dev/null | head -n 1)
+	echo "${t:-${RLOOP_TEST_TIMEOUT:-300}}"
+}
+# Longest first (by their limits), so that the VMs finish close together.
+mapfile -t names < <(for n in "${names[@]}"; do echo "$(test_limit "$n") $n"; done | sort -k1,1nr -k2,2 | cut -d' ' -f2)
+# The VMs' limit: every test's own limit (one VM may end up running them
+# all), plus boot and the kmemleak scan.
 limit=300
-for name in "${names[@]}"; do
-	t=$(sed -n 's/^# timeout: *\([0-9][0-9]*\) *$/\1/p' "tests/guest/$name.sh" 2>/dev/null | head -n 1)
-	limit=$((limit + ${t:-${RLOOP_TEST_TIMEOUT:-300}}))
+for name in "${names[@]}"; do limit=$((limit + $(test_limit "$name"))); done
+
+# Several VMs share the list through claims (tests/guest-runner.sh). A TCG
+# guest with two CPUs running the suite keeps about two host CPUs busy (on
+# two, a second VM made the run slower, not faster).
+nvm=${RLOOP_CHECK_VMS:-$(($(nproc) / 2))}
+[ "$nvm" -le 4 ] || nvm=4
+[ "$nvm" -le ${#names[@]} ] || nvm=${#names[@]}
+[ "$nvm" -ge 1 ] || nvm=1
+rm -rf "$logs"/vm "$logs"/vm[0-9]* "$logs/claims"
+claims=$logs/claims
+mkdir -p "$claims"
+say "running ${#names[@]} guest test(s) in $nvm VM(s) (limit ${limit}s; run dirs $logs/vm*)"
+pids=()
+for ((i = 0; i < nvm; i++)); do
+	vmargs=(--disk 1G --disk 1G --disk 1G:4096 --timeout "$limit" --kernel "$kdir" --out "$logs/vm$i")
+	[ "$verbose" -eq 1 ] || vmargs+=(--quiet)
+	[ "$nvm" -eq 1 ] || vmargs+=(--share "$claims")
+	RLOOP_CLAIMS=$([ "$nvm" -eq 1 ] || echo /run/rloopshare) \
+		"$here/vm.sh" "${vmargs[@]}" -- tests/guest-runner.sh "${names[@]}" &
+	pids+=($!)
+done
+vmrc=()
+for pid in "${pids[@]}"; do
+	rc=0
+	wait "$pid" || rc=$?
+	vmrc+=("$rc")
 done
 
-vmout=$logs/vm
-say "running ${#names[@]} guest test(s) in the VM (limit ${limit}s; run dir $vmout)"
-vmargs=(--disk 1G --disk 1G --disk 1G:4096 --timeout "$limit" --kernel "$kdir" --out "$vmout")
-[ "$verbose" -eq 1 ] || vmargs+=(--quiet)
-vmrc=0
-"$here/vm.sh" "${vmargs[@]}" -- tests/guest-runner.sh "$@" || vmrc=$?
+all_results=()
+for ((i = 0; i < nvm; i++)); do
+	vmout=$logs/vm$i
+	results=$vmout/out/results
+	[ -f "$results" ] || : >"$results"
+	all_results+=("$results")
+	gp=$(grep -c '^PASS ' "$results" || true)
+	gf=$(grep -c '^FAIL ' "$results" || true)
+	gs=$(grep -c '^SKIP ' "$results" || true)
+	npass=$((npass + gp)) nfail=$((nfail + gf)) nskip=$((nskip + gs))
 
-results=$vmout/out/results
-[ -f "$results" ] || : >"$results"
-gp=$(grep -c '^PASS ' "$results" || true)
-gf=$(grep -c '^FAIL ' "$results" || true)
-gs=$(grep -c '^SKIP ' "$results" || true)
-npass=$((npass + gp)) nfail=$((nfail + gf)) nskip=$((nskip + gs))
-
-# What the VM run says that the test results don't already.
-vmwhy=()
-while IFS= read -r line; do
-	case "$line" in
-	ok | '') ;;
-	exit\ *) [ "$gf" -gt 0 ] || vmwhy+=("tests/guest-runner.sh ${line}") ;;
-	klog\ *) grep -q '^FAIL [^:]*: .*kernel log: ' "$results" || vmwhy+=("kernel log: ${line#klog }") ;;
-	*) vmwhy+=("$line") ;;
-	esac
-done <"$vmout/vm-result" 2>/dev/null || vmwhy+=("no VM result (vm.sh exit $vmrc)")
+	# What the VM run says that its test results don't already.
+	vmwhy=()
+	while IFS= read -r line; do
+		case "$line" in
+		ok | '') ;;
+		exit\ *) [ "$gf" -gt 0 ] || vmwhy+=("tests/guest-runner.sh ${line}") ;;
+		klog\ *) grep -q '^FAIL [^:]*: .*kernel log: ' "$results" || vmwhy+=("kernel log: ${line#klog }") ;;
+		*) vmwhy+=("$line") ;;
+		esac
+	done <"$vmout/vm-result" 2>/dev/null || vmwhy+=("no VM result (vm.sh exit ${vmrc[i]})")
+	if [ ${#vmwhy[@]} -gt 0 ]; then
+		failed "vm$i: $(printf '%s; ' "${vmwhy[@]}" | sed 's/; $//') (run dir $vmout)"
+	fi
+done
 notrun=()
 for name in "${names[@]}"; do
-	grep -q "^[A-Z]* $name\(:.*\)\?$" "$results" || notrun+=("$name")
+	cat "${all_results[@]}" | grep -q "^[A-Z]* $name\(:.*\)\?$" || notrun+=("$name")
 done
-[ ${#notrun[@]} -eq 0 ] || vmwhy+=("not run: ${notrun[*]}")
-if [ ${#vmwhy[@]} -gt 0 ]; then
-	failed "vm: $(printf '%s; ' "${vmwhy[@]}" | sed 's/; $//') (run dir $vmout)"
-fi
+[ ${#notrun[@]} -eq 0 ] || failed "vm: not run: ${notrun[*]}"
 summary

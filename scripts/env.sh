@@ -4,9 +4,11 @@
 : "${RLOOP_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/rloop}"
 : "${RLOOP_TOOLS:=$RLOOP_CACHE/tools}"
 : "${BINDGEN_VERSION:=0.73.2}"
+: "${FSX_VERSION:=0.3.1}"
 : "${KRUSTC:=/usr/bin/rustc}"
 : "${KRUSTDOC:=/usr/bin/rustdoc}"
 : "${BINDGEN:=$RLOOP_TOOLS/bin/bindgen}"
-export RLOOP_CACHE RLOOP_TOOLS BINDGEN_VERSION KRUSTC KRUSTDOC BINDGEN
+: "${FSX:=$RLOOP_TOOLS/bin/fsx}"
+export RLOOP_CACHE RLOOP_TOOLS BINDGEN_VERSION FSX_VERSION KRUSTC KRUSTDOC BINDGEN FSX
 : "${RUST_LIB_SRC:=$(dpkg -L rust-web-src 2>/dev/null | grep -m1 -x '/usr/src/rustc-[^/]*/library' || true)}"
 export RUST_LIB_SRC

@@ -85,6 +85,8 @@ table=$(
 	ovl /root
 	ovl /tmp
 	ovl /var/tmp
+	[ -z "${RLOOP_SHARE:-}" ] ||
+		echo "rloopshare $RLOOP_SHARE 9p X-mount.mkdir,trans=virtio,version=9p2000.L,msize=262144 0 0"
 )
 fstab <<<"$table"
 [ -d "$mods/$kver" ] || log "no modules for $kver under $mods: modprobe will not work"

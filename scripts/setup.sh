@@ -60,4 +60,12 @@ else
 	say "installing bindgen-cli $BINDGEN_VERSION into $RLOOP_TOOLS"
 	cargo install --locked --root "$RLOOP_TOOLS" "bindgen-cli@$BINDGEN_VERSION"
 fi
+# fsx (the Rust File System eXerciser) for the data-integrity tests: its
+# block mode runs on a device.
+if [ -x "$FSX" ] && "$FSX" --version 2>/dev/null | grep " $FSX_VERSION\$" >/dev/null; then
+	say "fsx $FSX_VERSION: present"
+else
+	say "installing fsx $FSX_VERSION into $RLOOP_TOOLS"
+	cargo install --locked --root "$RLOOP_TOOLS" "fsx@$FSX_VERSION"
+fi
 say "done"

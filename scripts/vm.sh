@@ -13,6 +13,8 @@
 #   --quiet            don't stream the kernel console (it is still logged
 #                      and checked)
 #   --no-kmemleak      skip the kmemleak scan at the end (faster)
+#   --share DIR        share host DIR read-write as RLOOP_SHARE (several VMs
+#                      given the same DIR can coordinate through it)
 #   --selftest         boot a few times to prove this harness catches what it
 #                      should (exit status, WARNING, timeout); no COMMAND
 #
@@ -22,6 +24,7 @@
 #   RLOOP_DISKS  the --disk devices in order, e.g. "/dev/vda /dev/vdb"
 #   RLOOP_KDIR   the kernel build directory
 #   RLOOP_KLOG_BAD  the regex of kernel log lines that fail a run
+#   RLOOP_SHARE  the --share directory, if one was given
 # and every RLOOP_* variable of the caller. Its output (stdout and stderr,
 # merged) is streamed to stdout; the kernel console goes to stderr prefixed
 # with "kernel: ".
@@ -52,7 +55,7 @@ RLOOP_KLOG_BAD='BUG:|WARNING:|Oops|kernel BUG at|Kernel panic|general protection
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
 die() { echo "vm.sh: $*" >&2; exit 125; }
 
-disks=() timeout=600 mem=2048 smp=2 kdir=${RLOOP_KDIR:-} out= quiet=0 kmemleak=1 selftest=0
+disks=() timeout=600 mem=2048 smp=2 kdir=${RLOOP_KDIR:-} out= quiet=0 kmemleak=1 selftest=0 share=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--disk) disks+=("${2:?--disk needs SIZE[:LBS]}"); shift 2 ;;
@@ -63,6 +66,7 @@ while [ $# -gt 0 ]; do
 	--out) out=${2:?}; shift 2 ;;
 	--quiet) quiet=1; shift ;;
 	--no-kmemleak) kmemleak=0; shift ;;
+	--share) share=${2:?--share needs a directory}; shift 2 ;;
 	--selftest) selftest=1; shift ;;
 	--) shift; break ;;
 	-h | --help) usage ;;
@@ -134,7 +138,7 @@ printf '%s\0' "$@" >"$out/guest/cmd"
 	# The caller's RLOOP_* (test knobs), then ours, which win.
 	for name in $(compgen -e); do
 		case "$name" in
-		RLOOP_TOP | RLOOP_OUT | RLOOP_DISKS | RLOOP_KDIR | RLOOP_KLOG_BAD) ;;
+		RLOOP_TOP | RLOOP_OUT | RLOOP_DISKS | RLOOP_KDIR | RLOOP_KLOG_BAD | RLOOP_SHARE) ;;
 		RLOOP_*) printf 'export %s=%q\n' "$name" "${!name}" ;;
 		esac
 	done
@@ -144,6 +148,7 @@ printf '%s\0' "$@" >"$out/guest/cmd"
 	printf 'export RLOOP_KLOG_BAD=%q\n' "$RLOOP_KLOG_BAD"
 	printf 'export RLOOP_NDISKS=%q\n' "${#disks[@]}"
 	printf 'RLOOP_VM_KMEMLEAK=%q\n' "$kmemleak"
+	[ -z "$share" ] || printf 'export RLOOP_SHARE=%q\n' /run/rloopshare
 } >"$out/guest/env"
 
 qemu=(qemu-system-x86_64
@@ -165,6 +170,11 @@ qemu=(qemu-system-x86_64
 	-device virtio-9p-pci,fsdev=fsvm,mount_tag=rloopvm
 	-device virtio-rng-pci
 )
+if [ -n "$share" ]; then
+	[ -d "$share" ] || die "--share $share: not a directory"
+	qemu+=(-fsdev "local,id=fsshare,path=$share,security_model=none,multidevs=remap"
+		-device virtio-9p-pci,fsdev=fsshare,mount_tag=rloopshare)
+fi
 i=0
 for spec in "${disks[@]}"; do
 	size=${spec%%:*} lbs=
@@ -179,14 +189,16 @@ for spec in "${disks[@]}"; do
 		dev+=",logical_block_size=$lbs,physical_block_size=$lbs"
 	fi
 	# discard=unmap keeps the sparse image sparse when the guest discards.
-	qemu+=(-drive "file=$img,format=raw,if=none,id=disk$i,discard=unmap" -device "$dev")
+	# cache=unsafe: the image is thrown away at exit, so the guest's flushes
+	# need not reach the host's disk (each one was an fdatasync there).
+	qemu+=(-drive "file=$img,format=raw,if=none,id=disk$i,discard=unmap,cache=unsafe" -device "$dev")
 	i=$((i + 1))
 done
 
 # acpi=off: ACPI _PRT evaluation stalls the debug kernel for minutes under
 # TCG. panic=-1 with -no-reboot: a panic ends QEMU at once. log_buf_len: room
 # for a whole suite's log, so the per-test checks never lose their start.
-append="console=ttyS0 acpi=off panic=-1 log_buf_len=16M"
+append="console=ttyS0 acpi=off panic=-1 log_buf_len=16M ${RLOOP_VM_APPEND:-}"
 append+=" root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro"
 append+=" init=$here/guest-init.sh"
 qemu+=(-append "$append")

@@ -3,7 +3,8 @@
 # does that for `make check`).
 #
 # Usage: tests/guest-runner.sh [NAME...]
-#   NAME is a file of tests/guest/ without .sh; none runs them all, sorted.
+#   NAME is a file of tests/$RLOOP_SUITE/ (default tests/guest/; `make
+#   stress` runs tests/stress/) without .sh; none runs them all, sorted.
 #
 # Each test runs in a fresh bash, in its own session, from the repository
 # top, with TMPDIR and RLOOP_TEST_TMP pointing to an empty directory of its
@@ -20,6 +21,11 @@
 # output to $RLOOP_OUT/logs/NAME.log. RLOOP_VERBOSE=1 streams the output of
 # every test. Exit status: 0 if nothing failed.
 #
+# RLOOP_CLAIMS (a directory on a share several VMs see, scripts/vm.sh
+# --share) splits one list between runners in several VMs: a runner runs a
+# test only if its mkdir of CLAIMS/NAME is the one that succeeds, so each
+# test runs once and a runner that is free takes the next.
+#
 # Every exec costs 0.2-0.5 s in the guest (TCG, KASAN, lockdep): the
 # bookkeeping between tests sticks to bash builtins.
 set -euo pipefail
@@ -28,6 +34,7 @@ top=${RLOOP_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 : "${RLOOP_KLOG_BAD:?run in the VM: scripts/vm.sh -- tests/guest-runner.sh}"
 default_timeout=${RLOOP_TEST_TIMEOUT:-300}
 verbose=${RLOOP_VERBOSE:-0}
+suite=${RLOOP_SUITE:-guest}
 results=$RLOOP_OUT/results
 logs=$RLOOP_OUT/logs
 tmproot=/tmp/rloop-tests
@@ -48,7 +55,7 @@ secs_since() { # START_US: seconds since, one decimal
 
 tests=()
 if [ $# -eq 0 ]; then
-	for f in "$top"/tests/guest/*.sh; do
+	for f in "$top/tests/$suite"/*.sh; do
 		[ -e "$f" ] || continue
 		f=${f##*/}
 		tests+=("${f%.sh}")
@@ -137,17 +144,35 @@ fcntl.ioctl(fd, 0x4ca1, int(sys.argv[1]))' "${d##*/rloop}" || true
 	done
 }
 
-# Kernel log lines since MARKER that fail a test (the harness's own lines,
-# which may quote anything, excepted).
-klog_bad() {
-	dmesg | awk -v m="$1" -v bad="$RLOOP_KLOG_BAD" '
-		{ line[NR] = $0 }
-		index($0, m) { from = NR + 1 }
-		END {
-			if (!from) { print "(the kernel log no longer holds the start of the test: checked all of it)"; from = 1 }
-			for (i = from; i <= NR; i++)
-				if (line[i] ~ bad && line[i] !~ /rloop-(init|test): /) print line[i]
-		}'
+# The kernel log, followed from the start of the run by one dmesg: each test
+# reads only its own lines, with builtins, instead of scanning the whole log.
+klog=$tmproot/.kmsg
+: >"$klog"
+stdbuf -oL dmesg --follow-new >"$klog" 2>&1 &
+klog_pid=$!
+exec {klogfd}<"$klog"
+klog_partial=
+# klog_upto MARKER: reads the log up to the line holding MARKER (10 s at
+# most); klog_found gets the lines on the way that fail a test (the
+# harness's own lines, which may quote anything, excepted).
+klog_found=
+klog_upto() {
+	local line deadline=$((SECONDS + 10))
+	klog_found=
+	while :; do
+		while IFS= read -r -u "$klogfd" line; do
+			line=$klog_partial$line klog_partial=
+			[[ "$line" != *"$1"* ]] || return 0
+			if [[ "$line" =~ $RLOOP_KLOG_BAD ]] && ! [[ "$line" =~ rloop-(init|test):\  ]]; then
+				klog_found+=$line$'\n'
+			fi
+		done
+		# (At the end of the file: what was read may be half a line.)
+		klog_partial+=$line
+		[ "$SECONDS" -lt "$deadline" ] || break
+		nap 0.05
+	done
+	klog_found+="(the kernel log did not show '$1' within 10 s)"$'\n'
 }
 
 # The `# timeout: N` line of a test, else the default.
@@ -188,11 +213,13 @@ watchdog() { # LIMIT
 n=0
 dirty=
 snapshot
+claims=${RLOOP_CLAIMS:-}
 for name in "${tests[@]}"; do
 	n=$((n + 1))
-	file=$top/tests/guest/$name.sh
+	[ -z "$claims" ] || mkdir "$claims/$name" 2>/dev/null || continue
+	file=$top/tests/$suite/$name.sh
 	if [ ! -f "$file" ]; then
-		record FAIL "$name" 0 "no such test: tests/guest/$name.sh"
+		record FAIL "$name" 0 "no such test: tests/$suite/$name.sh"
 		continue
 	fi
 	limit=$(test_timeout "$file")
@@ -204,12 +231,16 @@ for name in "${tests[@]}"; do
 
 	marker="rloop-test: start $name #$n"
 	echo "$marker" >/dev/kmsg
+	# (What came before belongs to no test; vm.sh still checks it.)
+	klog_upto "$marker"
 	start=$(now_us)
 	# setsid: the test and all it starts share a session we can list and
 	# kill afterwards; timeout signals the whole group on expiry.
-	(cd "$top" && exec env RLOOP_TEST_NAME="$name" RLOOP_TEST_TMP="$tmp" TMPDIR="$tmp" \
-		RLOOP_TEST_REASON="$reasonf" setsid timeout -k 10 "$limit" bash "$file") \
-		</dev/null >"$log" 2>&1 &
+	(
+		cd "$top"
+		export RLOOP_TEST_NAME=$name RLOOP_TEST_TMP=$tmp TMPDIR=$tmp RLOOP_TEST_REASON=$reasonf
+		exec {klogfd}<&- {sleepfd}<&- setsid timeout -k 10 "$limit" bash "$file"
+	) </dev/null >"$log" 2>&1 &
 	pid=$!
 	watchdog "$limit" &
 	wdpid=$!
@@ -221,10 +252,12 @@ for name in "${tests[@]}"; do
 	rc=0
 	wait "$pid" 2>/dev/null || rc=$? # (no "Killed" job notice)
 	time=$(secs_since "$start")
-	echo "rloop-test: end $name #$n" >/dev/kmsg
+	end_marker="rloop-test: end $name #$n"
+	echo "$end_marker" >/dev/kmsg
 	if [ "$hung" = 1 ]; then
 		record FAIL "$name" "$time" "hung in the kernel: still running ${time}s after its ${limit}s timeout (blocked tasks in the kernel log); stopping the suite"
-		for rest in "${tests[@]:$n}"; do record FAIL "$rest" 0 "not run: $name hung"; done
+		# (With claims, the other runners take the rest.)
+		[ -n "$claims" ] || for rest in "${tests[@]:$n}"; do record FAIL "$rest" 0 "not run: $name hung"; done
 		exit 1
 	fi
 	kill "$wdpid" 2>/dev/null || true
@@ -239,7 +272,8 @@ for name in "${tests[@]}"; do
 	elif [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		reasons+=("${reason:-exit status $rc}")
 	fi
-	bad=$(klog_bad "$marker")
+	klog_upto "$end_marker"
+	bad=${klog_found%$'\n'}
 	if [ -n "$bad" ]; then
 		first=${bad%%$'\n'*}
 		reasons+=("kernel log: $(sed 's/^\[[^]]*\] *//' <<<"$first")")
@@ -272,5 +306,6 @@ for name in "${tests[@]}"; do
 	fi
 done
 
+kill "$klog_pid" 2>/dev/null || true
 echo "guest: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]

@@ -12,15 +12,20 @@
 # with the test's shell.
 set -euo pipefail
 
+# Every exec costs 0.1-0.5 s in the guest (TCG, KASAN, lockdep, kmemleak):
+# helpers use bash builtins where they can.
+
 : "${RLOOP_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 # The environment may point these elsewhere (vm.sh passes RLOOP_* on).
 : "${RLOOP_KO:=$RLOOP_TOP/rloop.ko}"
 : "${RLOOPCTL:=$RLOOP_TOP/tools/target/release/rloopctl}"
 : "${RLOOP_RAW:=$RLOOP_TOP/tools/target/release/rloop-raw}"
+# fsx from the crate registry (scripts/setup.sh installs it; check.sh says where).
+: "${RLOOP_FSX:=${RLOOP_CACHE:-${HOME:-/root}/.cache/rloop}/tools/bin/fsx}"
 RLOOP_CONTROL=/dev/rloop-control
 : "${RLOOP_TEST_TMP:=${TMPDIR:-/tmp}}"
 : "${RLOOP_DISKS:=}"
-export RLOOP_TOP RLOOP_KO RLOOPCTL RLOOP_RAW
+export RLOOP_TOP RLOOP_KO RLOOPCTL RLOOP_RAW RLOOP_FSX
 
 _rl_exit_file=$RLOOP_TEST_TMP/.on_exit.$$
 : >"$_rl_exit_file"
@@ -86,9 +91,7 @@ assert_eq() {
 # need_disk N: skip unless the VM has N extra disks. They are $RLOOP_DISKS,
 # also in the array DISKS.
 need_disk() {
-	local have
-	have=$(wc -w <<<"$RLOOP_DISKS")
-	[ "$have" -ge "$1" ] || skip "needs $1 extra disk(s), the VM has $have"
+	[ ${#DISKS[@]} -ge "$1" ] || skip "needs $1 extra disk(s), the VM has ${#DISKS[@]}"
 }
 read -r -a DISKS <<<"$RLOOP_DISKS"
 
@@ -123,7 +126,8 @@ expect_errno() {
 	shift
 	need_tool "$RLOOP_RAW"
 	out=$("$RLOOP_RAW" "$@" 2>&1) || true
-	got=$(sed -n 's/^err \([A-Z0-9_]*\).*/\1/p' <<<"$out" | head -n 1)
+	got=
+	[[ "$out" =~ (^|$'\n')err\ ([A-Z0-9_]+) ]] && got=${BASH_REMATCH[2]}
 	if [ -z "$got" ]; then
 		fail "rloop-raw $*: want err $want, got success: $(head -c 300 <<<"$out")"
 	fi

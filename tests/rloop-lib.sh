@@ -27,18 +27,22 @@ rl_index() {
 
 # rl_attr DEV NAME: /sys/block/rloopN/rloop/NAME.
 rl_attr() {
-	cat "/sys/block/${1#/dev/}/rloop/$2"
+	local v
+	read -r v <"/sys/block/${1#/dev/}/rloop/$2" || true
+	echo "$v"
 }
 
 # rl_queue DEV NAME: /sys/block/rloopN/queue/NAME.
 rl_queue() {
-	cat "/sys/block/${1#/dev/}/queue/$2"
+	local v
+	read -r v <"/sys/block/${1#/dev/}/queue/$2" || true
+	echo "$v"
 }
 
 # rl_gone DEV: wait (5 s at most) for DEV to disappear; fails if it stays.
 rl_gone() {
 	local i
-	for i in $(seq 50); do
+	for ((i = 0; i < 50; i++)); do
 		[ -e "/sys/block/${1#/dev/}" ] || return 0
 		sleep 0.1
 	done
@@ -59,4 +63,38 @@ expect_ok() {
 	ok*) echo "$out" ;;
 	*) fail "rloop-raw $*: unexpected output: $out" ;;
 	esac
+}
+
+# rl_fsx DEV SEED OPS: fsx (the fsx crate) in block mode on DEV, with fixed
+# SEED and OPS operations: reads, writes, mapped reads and writes, fsync,
+# fdatasync, and posix_fadvise (whose DONTNEED drops the cached copy, so
+# later reads come from the device again). Fails unless fsx ends A-OK.
+rl_fsx() {
+	local dev=$1 seed=$2 ops=$3 dir out
+	need_tool "$RLOOP_FSX"
+	dir=$(mktemp -d "$RLOOP_TEST_TMP/fsx.XXXXXX")
+	cat >"$dir/fsx.toml" <<-TOML
+		blockmode = true
+		nosizechecks = true
+		flen = $(blockdev --getsize64 "$dev")
+		[opsize]
+		min = 512
+		max = 262144
+		align = 512
+		[weights]
+		close_open = 0
+		truncate = 0
+		posix_fallocate = 0
+		read = 10
+		write = 10
+		mapread = 3
+		mapwrite = 3
+		fsync = 2
+		fdatasync = 1
+		posix_fadvise = 3
+	TOML
+	out=$("$RLOOP_FSX" -f "$dir/fsx.toml" -P "$dir" -S "$seed" -N "$ops" "$dev" 2>&1) ||
+		fail "fsx -S $seed -N $ops on $dev failed: $(tail -n 20 <<<"$out")"
+	grep -q 'A-OK' <<<"$out" || fail "fsx on $dev did not end A-OK: $(tail -n 5 <<<"$out")"
+	echo "fsx: $dev seed $seed: $ops operations A-OK"
 }

@@ -2,8 +2,8 @@
 # A block device backs a device too and its logical block size is inherited;
 # rloop stacks on rloop; the control node is not a backing file.
 # timeout: 200
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 3
 need_cmd fio
@@ -12,7 +12,7 @@ dev=$(rl_create "${DISKS[2]}")
 assert_eq "$(rl_queue "$dev" logical_block_size)" 4096 "inherited from ${DISKS[2]}"
 assert_eq "$(blockdev --getsize64 "$dev")" $((1 << 30)) "size of a block-device backed device"
 fio --name=bdev --filename="$dev" --direct=1 --ioengine=libaio --iodepth=4 --rw=randwrite \
-	--bs=4k --size=8M --verify=crc32c --verify_fatal=1 --output=/dev/null ||
+	--bs=4k --size=4M --verify=crc32c --verify_fatal=1 --output=/dev/null ||
 	fail "fio verify on a block-device backed device failed"
 
 # rloop over rloop.

@@ -1,8 +1,8 @@
 #!/bin/bash
 # A descriptor that is not an open file: EBADF (O_PATH ones included).
 # timeout: 120
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

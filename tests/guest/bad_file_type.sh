@@ -3,8 +3,8 @@
 # pipes, sockets and character devices (the control node itself too) get
 # EINVAL.
 # timeout: 120
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 load_rloop
 dir=$(scratch_dir)

@@ -2,8 +2,8 @@
 # A regular file that cannot do direct I/O is refused with EINVAL and one
 # kernel log line saying why: rloop never falls back to buffered I/O.
 # timeout: 120
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 load_rloop
 klog_mark

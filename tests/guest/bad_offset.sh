@@ -3,8 +3,8 @@
 # offset + size limit overflowing: EOVERFLOW. Size limits: beyond EOF is
 # clamped, 0 is the whole file, a partial last block is dropped.
 # timeout: 120
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

@@ -3,8 +3,8 @@
 # gives a read-only disk: writing to it fails with EPERM, and a
 # write-only descriptor is refused with EBADF.
 # timeout: 120
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

@@ -4,8 +4,8 @@
 # another structure size, or an unknown command, ENOTTY; without
 # CAP_SYS_ADMIN, EPERM.
 # timeout: 120
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

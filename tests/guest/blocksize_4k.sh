@@ -2,8 +2,8 @@
 # Backing file on a disk with 4096-byte sectors: rloop inherits 4096, and a
 # 512-byte O_DIRECT read of the device fails with EINVAL in the block layer.
 # timeout: 200
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 3
 load_rloop

@@ -2,8 +2,8 @@
 # Backing file on a 512-byte-sector disk: rloop inherits 512; a larger
 # requested size is taken; invalid sizes are refused with EINVAL.
 # timeout: 200
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

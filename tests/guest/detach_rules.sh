@@ -3,8 +3,8 @@
 # one that does not exist is ENODEV; an autoclear device goes on last close,
 # also when removal was asked for while it was open.
 # timeout: 200
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

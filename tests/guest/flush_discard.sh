@@ -2,8 +2,8 @@
 # Discard punches holes in the backing file, write-zeroes (blkdiscard -z)
 # zeroes, and an fsync on the device reaches the file's disk as a flush.
 # timeout: 300
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_cmd blkdiscard xfs_io

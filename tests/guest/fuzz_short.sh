@@ -4,8 +4,8 @@
 # the kernel log stays clean (the runner checks), and a valid create still
 # works afterwards. make stress runs the long version.
 # timeout: 300
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_tool "$RLOOP_RAW"

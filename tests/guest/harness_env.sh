@@ -3,7 +3,7 @@
 # block sizes, writable scratch space, modprobe of the kernel's modules, and a
 # kernel log that the runner can read.
 # timeout: 120
-. "$(dirname "$0")/../lib.sh"
+. "${0%/*}/../lib.sh"
 
 need_disk 3
 for d in "${DISKS[@]}"; do

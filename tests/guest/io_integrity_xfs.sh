@@ -2,8 +2,8 @@
 # fio with verify=crc32c through rloop over a file on xfs: every block read
 # back is the block written, and the device and the file hold the same bytes.
 # timeout: 400
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_cmd fio

@@ -3,8 +3,8 @@
 # file: reads return the file's bytes at offset + position, writes land
 # there, and nothing outside the window changes.
 # timeout: 300
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

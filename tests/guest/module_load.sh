@@ -2,7 +2,7 @@
 # rloop.ko loads, says so in the kernel log, creates /dev/rloop-control, and
 # unloads without a trace.
 # timeout: 120
-. "$(dirname "$0")/../lib.sh"
+. "${0%/*}/../lib.sh"
 
 klog_mark
 load_rloop

@@ -2,8 +2,8 @@
 # rloopctl create with each option, checked against sysfs; sizes with
 # losetup's suffixes.
 # timeout: 200
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_tool "$RLOOPCTL"

@@ -2,8 +2,8 @@
 # rloopctl's errors: one line naming the file or device and the reason, exit
 # status 1 for a failed operation and 2 for a usage error; --help everywhere.
 # timeout: 200
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_tool "$RLOOPCTL"

@@ -2,8 +2,8 @@
 # rloopctl find lists the devices of a file; detach takes several devices in
 # the forms /dev/rloopN, rloopN and N; detach --all removes every one.
 # timeout: 200
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_tool "$RLOOPCTL"

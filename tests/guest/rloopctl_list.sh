@@ -2,8 +2,8 @@
 # rloopctl list: losetup's default columns, column selection, raw and
 # no-heading output, and JSON that parses back with the right types.
 # timeout: 200
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_cmd jq

@@ -2,8 +2,8 @@
 # rmmod removes every device; an open device keeps the module loaded; the
 # module loads and unloads cleanly many times.
 # timeout: 300
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

@@ -2,8 +2,8 @@
 # After the backing file grows or shrinks, RLOOP_SET_CAPACITY (rloopctl
 # set-capacity) updates the size; I/O past a shrunk end fails cleanly.
 # timeout: 200
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_tool "$RLOOPCTL"

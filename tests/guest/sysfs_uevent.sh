@@ -2,8 +2,8 @@
 # /sys/block/rloopN/rloop/* describe the attachment, a uevent announces the
 # disk on attach and on detach, and lsblk and blkid see it.
 # timeout: 200
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../rloop-lib.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_cmd udevadm lsblk blkid

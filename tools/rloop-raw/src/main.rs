@@ -2,8 +2,8 @@
 
 //! `rloop-raw`: issue one raw rloop ioctl and report the outcome, so shell
 //! tests can assert exact errnos for input the friendly `rloopctl` refuses
-//! itself; and a small deterministic fuzzer of the control and device
-//! ioctls.
+//! itself; a small deterministic fuzzer of the control and device ioctls;
+//! and a multi-threaded create/open/remove race with verified I/O beside it.
 //!
 //! Output: `ok ...` and exit 0 if the ioctl succeeded, `err ENAME` and exit 1
 //! if it failed; a usage error exits 2; a failure to set the call up
@@ -11,6 +11,7 @@
 
 mod fuzz;
 mod num;
+mod race;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
@@ -51,6 +52,8 @@ enum Cmd {
     Ioctl(IoctlArgs),
     /// Random and mutated control ioctls (and device ioctls with --dev).
     Fuzz(FuzzArgs),
+    /// Create/open/remove from several threads while others verify I/O.
+    Race(race::RaceArgs),
 }
 
 /// How to open `--file`.
@@ -470,6 +473,7 @@ fn main() -> ExitCode {
         Cmd::Remove(a) => do_remove(a),
         Cmd::Ioctl(a) => do_ioctl(a),
         Cmd::Fuzz(a) => fuzz::run(a).map_err(Setup),
+        Cmd::Race(a) => race::run(a).map_err(Setup),
     };
     match r {
         Ok(c) => c,

@@ -1,0 +1,26 @@
+#!/bin/bash
+# fio verify=crc32c over md raid0 (4K chunks) of two rloop devices: 4 jobs,
+# block sizes from 512 bytes to 1M, 512-byte aligned buffers, random and
+# sequential writes, 2 GiB written and verified in all.
+# timeout: 1500
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../rloop-lib.sh"
+
+need_disk 2
+need_cmd mdadm fio
+load_rloop
+d0=$(scratch_dir "${DISKS[0]}" xfs -s size=512)
+d1=$(scratch_dir "${DISKS[1]}" xfs -s size=512)
+truncate -s 800M "$d0/backing" "$d1/backing"
+r0=$(rl_create --sector-size 512 "$d0/backing")
+r1=$(rl_create --sector-size 512 "$d1/backing")
+mdadm --create /dev/md127 --run --quiet --level=0 --chunk=4 --raid-devices=2 \
+	--metadata=1.2 "$r0" "$r1" || fail "mdadm --create failed"
+on_exit mdadm --stop /dev/md127
+# 4 jobs x 256M regions x 2 loops = 2 GiB written, each block read back.
+fio --name=verify --filename=/dev/md127 --direct=1 --ioengine=libaio --iodepth=16 \
+	--numjobs=4 --size=256M --offset_increment=256M --loops=2 \
+	--rw=randwrite:8 --bssplit=512/10:4k/40:64k/30:1m/20 --mem_align=512 \
+	--verify=crc32c --verify_fatal=1 --group_reporting --output-format=terse \
+	--output="$RLOOP_TEST_TMP/fio.out" || fail "fio verify over md raid0 failed: $(tail -n 5 "$RLOOP_TEST_TMP/fio.out")"
+echo "fio: 2 GiB written and verified over md raid0 of rloops"
