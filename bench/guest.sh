@@ -37,9 +37,9 @@ nullb)
 esac
 
 mkfs.xfs -f -q "$dev"
-mkdir -p /mnt/bench
-mount "$dev" /mnt/bench
-file=/mnt/bench/backing
+mkdir -p /run/bench
+mount "$dev" /run/bench
+file=/run/bench/backing
 log "preconditioning a ${RLOOP_BENCH_FILE_MB}M file on $dev"
 dd if=/dev/zero of="$file" bs=1M count="$RLOOP_BENCH_FILE_MB" oflag=direct conv=fsync status=none
 
@@ -93,7 +93,7 @@ done
 "$rloopctl" detach "$rdev"
 rmmod rloop
 losetup -d "$loopdev"
-umount /mnt/bench
+umount /run/bench
 if [ "$backing" = nullb ]; then
 	echo 0 >"$nb/power"
 	rmdir "$nb"
