@@ -40,6 +40,19 @@ if [ -f "$build/.rloop-done" ]; then
 	exit 0
 fi
 
+# One build per directory: a second caller (another make check, vm.sh) waits.
+mkdir -p "$RLOOP_CACHE/kernel"
+exec {lockfd}>"$build.lock"
+if ! flock -n "$lockfd"; then
+	say "another build of $build is running: waiting for it"
+	flock "$lockfd"
+fi
+if [ -f "$build/.rloop-done" ]; then
+	say "built meanwhile: $build"
+	echo "$build"
+	exit 0
+fi
+
 if [ ! -f "$src/.rloop-unpacked" ]; then
 	say "unpacking $tarball ($srcver)"
 	rm -rf "$src" "$src.tmp"

@@ -198,7 +198,10 @@ done
 # acpi=off: ACPI _PRT evaluation stalls the debug kernel for minutes under
 # TCG. panic=-1 with -no-reboot: a panic ends QEMU at once. log_buf_len: room
 # for a whole suite's log, so the per-test checks never lose their start.
-append="console=ttyS0 acpi=off panic=-1 log_buf_len=16M ${RLOOP_VM_APPEND:-}"
+# tsc=reliable: the boot-time TSC sync check fails under TCG and the kernel
+# falls back to jiffies, which lose ticks on a busy host: guest clocks and
+# timeouts then ran at half speed. RLOOP_VM_APPEND adds to the command line.
+append="console=ttyS0 acpi=off panic=-1 log_buf_len=16M tsc=reliable ${RLOOP_VM_APPEND:-}"
 append+=" root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro"
 append+=" init=$here/guest-init.sh"
 qemu+=(-append "$append")

@@ -135,7 +135,8 @@ expect_errno() {
 }
 
 # mkfs_mount TYPE DEV DIR [MKFS-OPTIONS...]: make a TYPE file system on DEV
-# and mount it on DIR (created if needed); unmounted at exit.
+# and mount it on DIR (created if needed; with -o $RL_MOUNT_OPTS if set);
+# unmounted at exit.
 mkfs_mount() {
 	local type=$1 dev=$2 dir=$3
 	shift 3
@@ -145,7 +146,7 @@ mkfs_mount() {
 	*) "mkfs.$type" "$@" "$dev" ;;
 	esac >/dev/null || fail "mkfs.$type $dev failed"
 	mkdir -p "$dir"
-	mount -t "$type" "$dev" "$dir" || fail "mount $dev on $dir failed"
+	mount -t "$type" ${RL_MOUNT_OPTS:+-o "$RL_MOUNT_OPTS"} "$dev" "$dir" || fail "mount $dev on $dir failed"
 	on_exit umount_if_mounted "$dir"
 }
 
@@ -155,13 +156,18 @@ umount_if_mounted() {
 }
 
 # scratch_dir [DEV [TYPE [MKFS-OPTIONS...]]]: print a fresh directory,
-# removed at exit: on the guest's tmpfs, or with DEV the root of a new TYPE
-# (default xfs) file system on DEV, unmounted at exit.
+# removed at exit: in the test's temporary directory (an overlay), with
+# "tmpfs" a tmpfs of its own (direct I/O works there: backing files for
+# tests where the file system does not matter, without a mkfs), or with DEV
+# the root of a new TYPE (default xfs) file system on DEV; unmounted at exit.
 scratch_dir() {
 	local dir
 	dir=$(mktemp -d "$RLOOP_TEST_TMP/scratch.XXXXXX")
 	on_exit rm -rf "$dir"
-	if [ $# -gt 0 ]; then
+	if [ "${1:-}" = tmpfs ]; then
+		mount -t tmpfs -o size=1g tmpfs "$dir" || fail "mount tmpfs on $dir failed"
+		on_exit umount_if_mounted "$dir"
+	elif [ $# -gt 0 ]; then
 		local dev=$1 type=${2:-xfs}
 		shift $(($# > 1 ? 2 : 1))
 		mkfs_mount "$type" "$dev" "$dir" "$@"

@@ -65,21 +65,22 @@ expect_ok() {
 	esac
 }
 
-# rl_fsx DEV SEED OPS: fsx (the fsx crate) in block mode on DEV, with fixed
-# SEED and OPS operations: reads, writes, mapped reads and writes, fsync,
-# fdatasync, and posix_fadvise (whose DONTNEED drops the cached copy, so
-# later reads come from the device again). Fails unless fsx ends A-OK.
+# rl_fsx DEV SEED OPS [BYTES]: fsx (the fsx crate) in block mode on the
+# first BYTES of DEV (default 4 MiB), with fixed SEED and OPS operations:
+# reads, writes, mapped reads and writes, fsync, fdatasync, and
+# posix_fadvise (whose DONTNEED drops the cached copy, so later reads come
+# from the device again). Fails unless fsx ends A-OK.
 rl_fsx() {
-	local dev=$1 seed=$2 ops=$3 dir out
+	local dev=$1 seed=$2 ops=$3 flen=${4:-$((4 << 20))} dir out
 	need_tool "$RLOOP_FSX"
 	dir=$(mktemp -d "$RLOOP_TEST_TMP/fsx.XXXXXX")
 	cat >"$dir/fsx.toml" <<-TOML
 		blockmode = true
 		nosizechecks = true
-		flen = $(blockdev --getsize64 "$dev")
+		flen = $flen
 		[opsize]
 		min = 512
-		max = 262144
+		max = 131072
 		align = 512
 		[weights]
 		close_open = 0

@@ -6,7 +6,7 @@
 
 need_disk 1
 load_rloop
-dir=$(scratch_dir "${DISKS[0]}" xfs)
+dir=$(scratch_dir tmpfs)
 truncate -s 16M "$dir/backing"
 expect_errno EBADF create --fd -1
 expect_errno EBADF create --fd 9999

@@ -8,7 +8,7 @@
 
 need_disk 2
 need_cmd mdadm
-ops=${RLOOP_FSX_OPS:-2000}
+ops=${RLOOP_FSX_OPS:-600}
 load_rloop
 d0=$(scratch_dir "${DISKS[0]}" xfs)
 d1=$(scratch_dir "${DISKS[1]}" xfs)

@@ -11,7 +11,7 @@
 need_disk 1
 need_tool "$RLOOP_RAW"
 load_rloop
-dir=$(scratch_dir "${DISKS[0]}" xfs)
+dir=$(scratch_dir tmpfs)
 truncate -s 16M "$dir/a" "$dir/b"
 keep=$(rl_create "$dir/a")
 out=$("$RLOOP_RAW" race --file "$dir/b" --threads 4 --iterations "${RLOOP_RACE_ITERATIONS:-40}" \

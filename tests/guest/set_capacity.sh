@@ -8,7 +8,7 @@
 need_disk 1
 need_tool "$RLOOPCTL"
 load_rloop
-dir=$(scratch_dir "${DISKS[0]}" xfs)
+dir=$(scratch_dir tmpfs)
 truncate -s 16M "$dir/backing"
 dev=$(rl_create "$dir/backing")
 truncate -s 32M "$dir/backing"

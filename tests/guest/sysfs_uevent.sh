@@ -8,7 +8,7 @@
 need_disk 1
 need_cmd udevadm lsblk blkid
 load_rloop
-dir=$(scratch_dir "${DISKS[0]}" xfs)
+dir=$(scratch_dir tmpfs)
 truncate -s 32M "$dir/backing"
 udevadm monitor --kernel --subsystem-match=block >/tmp/uevents 2>&1 &
 mon=$!
