@@ -24,7 +24,12 @@ for fs in xfs ext4; do
 		fail "stress-ng on $fs over $dev failed: $(tail -n 10 "$RLOOP_TEST_TMP/stress-ng.$fs")"
 	grep -q 'successful run completed' "$RLOOP_TEST_TMP/stress-ng.$fs" ||
 		fail "stress-ng on $fs did not complete: $(tail -n 5 "$RLOOP_TEST_TMP/stress-ng.$fs")"
-	umount "$mnt"
+	# stress-ng's last children may still hold files there for a moment.
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		umount "$mnt" 2>/dev/null && break
+		[ "$try" -lt 10 ] || fail "umount $mnt: still busy 10 s after stress-ng on $fs ended ($(fuser -vm "$mnt" 2>&1 | tr '\n' ' '))"
+		sleep 1
+	done
 	case $fs in
 	xfs) xfs_repair -n "$dev" >"$RLOOP_TEST_TMP/fsck" 2>&1 ;;
 	ext4) e2fsck -fn "$dev" >"$RLOOP_TEST_TMP/fsck" 2>&1 ;;
