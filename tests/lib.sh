@@ -186,3 +186,29 @@ klog_since_mark() {
 	[ -n "$_rl_klog_mark" ] || fail "klog_since_mark without klog_mark"
 	dmesg | awk -v m="$_rl_klog_mark" 'f; index($0, m) { f = 1 }'
 }
+
+# fail_disk DISK: from now on every bio to DISK fails (fail_make_request);
+# lifted at exit, or earlier with heal_disk DISK. Skips without the knob.
+_rl_fail_dir=/sys/kernel/debug/fail_make_request
+fail_disk() {
+	[ -d "$_rl_fail_dir" ] || skip "no $_rl_fail_dir (CONFIG_FAIL_MAKE_REQUEST)"
+	echo 100 >"$_rl_fail_dir/probability"
+	echo -1 >"$_rl_fail_dir/times"
+	echo 0 >"$_rl_fail_dir/interval"
+	echo 0 >"$_rl_fail_dir/verbose"
+	echo 1 >"/sys/block/${1#/dev/}/make-it-fail"
+	on_exit sh -c "echo 0 >/sys/block/${1#/dev/}/make-it-fail; echo 0 >$_rl_fail_dir/probability"
+}
+heal_disk() {
+	echo 0 >"/sys/block/${1#/dev/}/make-it-fail"
+}
+
+# expect_eio WHAT CMD...: CMD fails within 60 s and says EIO.
+expect_eio() {
+	local what=$1 rc=0
+	shift
+	timeout 60 "$@" 2>"$RLOOP_TEST_TMP/err" || rc=$?
+	[ "$rc" -ne 0 ] || fail "$what succeeded with the disk failing"
+	[ "$rc" -ne 124 ] || fail "$what hung with the disk failing"
+	grep -q 'Input/output error' "$RLOOP_TEST_TMP/err" || fail "$what: want EIO, got: $(cat "$RLOOP_TEST_TMP/err")"
+}

@@ -99,3 +99,11 @@ rl_fsx() {
 	grep -q 'A-OK' <<<"$out" || fail "fsx on $dev did not end A-OK: $(tail -n 5 <<<"$out")"
 	echo "fsx: $dev seed $seed: $ops operations A-OK"
 }
+
+# rl_raid0 CHUNK_KB DEV0 DEV1: md raid0 /dev/md127 over DEV0 and DEV1 with
+# CHUNK_KB chunks; stopped at exit if still there.
+rl_raid0() {
+	mdadm --create /dev/md127 --run --quiet --level=0 --chunk="$1" --raid-devices=2 \
+		--metadata=1.2 "$2" "$3" || fail "mdadm --create failed"
+	on_exit sh -c '[ ! -b /dev/md127 ] || mdadm --stop /dev/md127'
+}

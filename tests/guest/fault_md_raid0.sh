@@ -9,8 +9,6 @@
 
 need_disk 2
 need_cmd mdadm
-fail_dir=/sys/kernel/debug/fail_make_request
-[ -d "$fail_dir" ] || skip "no $fail_dir (CONFIG_FAIL_MAKE_REQUEST)"
 load_rloop
 d0=$(scratch_dir "${DISKS[0]}" xfs)
 d1=$(scratch_dir "${DISKS[1]}" xfs)
@@ -18,9 +16,7 @@ dd if=/dev/zero of="$d0/backing" bs=1M count=16 conv=fsync status=none
 dd if=/dev/zero of="$d1/backing" bs=1M count=16 conv=fsync status=none
 r0=$(rl_create "$d0/backing")
 r1=$(rl_create "$d1/backing")
-mdadm --create /dev/md127 --run --quiet --level=0 --chunk=4 --raid-devices=2 \
-	--metadata=1.2 "$r0" "$r1" || fail "mdadm --create failed"
-on_exit sh -c '[ ! -b /dev/md127 ] || mdadm --stop /dev/md127'
+rl_raid0 4 "$r0" "$r1"
 pattern=$RLOOP_TEST_TMP/pattern
 dd if=/dev/urandom of="$pattern" bs=1M count=2 status=none
 dd if="$pattern" of=/dev/md127 bs=1M oflag=direct conv=fsync status=none || fail "writing the pattern failed"
@@ -29,29 +25,14 @@ off0=$(($(cat "/sys/block/md127/md/dev-${r0#/dev/}/offset") * 512))
 member0=$RLOOP_TEST_TMP/member0
 dd if="$r0" of="$member0" bs=512 skip=$((off0 / 512)) count=2048 iflag=direct status=none
 
-make_it_fail=/sys/block/${DISKS[1]#/dev/}/make-it-fail
-echo 100 >"$fail_dir/probability"
-echo -1 >"$fail_dir/times"
-echo 0 >"$fail_dir/interval"
-echo 0 >"$fail_dir/verbose"
-echo 1 >"$make_it_fail"
-on_exit sh -c "echo 0 >$make_it_fail; echo 0 >$fail_dir/probability"
-
-expect_eio() { # WHAT CMD...
-	local what=$1 rc=0
-	shift
-	timeout 60 "$@" 2>"$RLOOP_TEST_TMP/err" || rc=$?
-	[ "$rc" -ne 0 ] || fail "$what through md succeeded with a member's disk failing"
-	[ "$rc" -ne 124 ] || fail "$what through md hung with a member's disk failing"
-	grep -q 'Input/output error' "$RLOOP_TEST_TMP/err" || fail "$what: want EIO, got: $(cat "$RLOOP_TEST_TMP/err")"
-}
+fail_disk "${DISKS[1]}"
 # Every 8K of the array spans both members (4K chunks).
-expect_eio "a read" dd if=/dev/md127 of=/dev/null bs=64k count=4 skip=64 iflag=direct status=none
-expect_eio "a write" dd if=/dev/zero of=/dev/md127 bs=64k count=4 seek=64 oflag=direct status=none
-expect_eio "fsync after a buffered write" dd if=/dev/zero of=/dev/md127 bs=64k count=4 seek=96 conv=fsync,notrunc status=none
+expect_eio "a read through md" dd if=/dev/md127 of=/dev/null bs=64k count=4 skip=64 iflag=direct status=none
+expect_eio "a write through md" dd if=/dev/zero of=/dev/md127 bs=64k count=4 seek=64 oflag=direct status=none
+expect_eio "fsync after a buffered write through md" dd if=/dev/zero of=/dev/md127 bs=64k count=4 seek=96 conv=fsync,notrunc status=none
 timeout 60 mdadm --stop /dev/md127 || fail "mdadm --stop failed or hung with a member's disk failing"
 
-echo 0 >"$make_it_fail"
+heal_disk "${DISKS[1]}"
 cmp "$member0" <(dd if="$r0" bs=512 skip=$((off0 / 512)) count=2048 iflag=direct status=none) ||
 	fail "the healthy member's data changed"
 # The pattern's odd 4K chunks are on the second member.

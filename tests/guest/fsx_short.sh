@@ -18,7 +18,5 @@ rl_fsx "$dev" 1 "$ops"
 
 r0=$(rl_create --sector-size 512 "$d0/b")
 r1=$(rl_create --sector-size 512 "$d1/b")
-mdadm --create /dev/md127 --run --quiet --level=0 --chunk=4 --raid-devices=2 \
-	--metadata=1.2 "$r0" "$r1" || fail "mdadm --create failed"
-on_exit mdadm --stop /dev/md127
+rl_raid0 4 "$r0" "$r1"
 rl_fsx /dev/md127 2 "$ops"

@@ -16,9 +16,7 @@ d1=$(scratch_dir "${DISKS[1]}" xfs -s size=512)
 truncate -s 160M "$d0/backing" "$d1/backing"
 r0=$(rl_create --sector-size 512 "$d0/backing")
 r1=$(rl_create --sector-size 512 "$d1/backing")
-mdadm --create /dev/md127 --run --quiet --level=0 --chunk=4 --raid-devices=2 \
-	--metadata=1.2 "$r0" "$r1" || fail "mdadm --create failed"
-on_exit mdadm --stop /dev/md127
+rl_raid0 4 "$r0" "$r1"
 assert_eq "$(cat /sys/block/md127/queue/logical_block_size)" 512 "md logical_block_size"
 
 # mem_align offsets every buffer from page alignment by 512 bytes.

@@ -16,9 +16,7 @@ d1=$(scratch_dir "${DISKS[1]}" xfs -s size=512)
 truncate -s 400M "$d0/backing" "$d1/backing"
 r0=$(rl_create --sector-size 512 "$d0/backing")
 r1=$(rl_create --sector-size 512 "$d1/backing")
-mdadm --create /dev/md127 --run --quiet --level=0 --chunk=64 --raid-devices=2 \
-	--metadata=1.2 "$r0" "$r1" || fail "mdadm --create failed"
-on_exit mdadm --stop /dev/md127
+rl_raid0 64 "$r0" "$r1"
 # 4 jobs x 128M regions = 512 MiB written, each block read back.
 fio --name=verify --filename=/dev/md127 --direct=1 --ioengine=libaio --iodepth=16 \
 	--numjobs=4 --size=128M --offset_increment=128M \
