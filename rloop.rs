@@ -27,8 +27,9 @@ pub mod rloop_uapi;
 
 use rloop_bio::RloopDisk;
 use rloop_sys::{
-    dev_major_minor, AttributeGroup, AttributeGroups, AttributeList, BackingFile, BioList,
-    ControlDev, Disk, DiskAttribute, DiskParams, DiskRef, IoPool, SysfsBuffer, Workqueue,
+    current_cpu, dev_major_minor, nr_cpu_ids, AttributeGroup, AttributeGroups, AttributeList,
+    BackingFile, BioList, ControlDev, Disk, DiskAttribute, DiskParams, DiskRef, IoCache, IoPool,
+    SysfsBuffer, Workqueue,
 };
 use rloop_uapi::{RLOOP_FLAG_AUTOCLEAR, RLOOP_FLAG_PARTSCAN};
 
@@ -57,7 +58,29 @@ pub(crate) struct Attach {
     pub(crate) params: DiskParams,
 }
 
-/// One rloop device: the attached file and the queue of bios waiting for the worker.
+/// One CPU's list of a device's bios, and the work item that drains it on that CPU: bios
+/// submitted on different CPUs share no lock and no cache line on their way to the file.
+#[pin_data]
+pub(crate) struct CpuQueue {
+    #[pin]
+    pub(crate) bios: SpinLock<BioList<RloopDisk>>,
+    #[pin]
+    work: Work<CpuQueue>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for CpuQueue { self.work }
+}
+
+impl WorkItem for CpuQueue {
+    type Pointer = Arc<CpuQueue>;
+
+    fn run(this: Arc<CpuQueue>) {
+        rloop_bio::run_queue(&this.bios);
+    }
+}
+
+/// One rloop device: the attached file and the per-CPU queues of bios waiting for the workers.
 #[pin_data]
 pub(crate) struct Device {
     pub(crate) index: u32,
@@ -83,29 +106,19 @@ pub(crate) struct Device {
     pub(crate) discard_off: AtomicBool,
     pub(crate) write_zeroes_off: AtomicBool,
     pub(crate) pool: IoPool,
+    /// One queue per possible CPU id. The workers hold no reference to the device: they get
+    /// it from each bio's disk.
+    queues: KVec<Arc<CpuQueue>>,
     #[pin]
-    pub(crate) bios: SpinLock<BioList<RloopDisk>>,
-    #[pin]
-    io_work: Work<Device, 0>,
-    #[pin]
-    remove_work: Work<Device, 1>,
+    remove_work: Work<Device>,
     pub(crate) registry: Arc<Registry>,
 }
 
 impl_has_work! {
-    impl HasWork<Self, 0> for Device { self.io_work }
-    impl HasWork<Self, 1> for Device { self.remove_work }
+    impl HasWork<Self> for Device { self.remove_work }
 }
 
-impl WorkItem<0> for Device {
-    type Pointer = Arc<Device>;
-
-    fn run(this: Arc<Device>) {
-        rloop_bio::run_queue(&this);
-    }
-}
-
-impl WorkItem<1> for Device {
+impl WorkItem for Device {
     type Pointer = Arc<Device>;
 
     /// Autoclear: the last opener closed the device.
@@ -130,10 +143,17 @@ impl Device {
         self.flags & RLOOP_FLAG_AUTOCLEAR != 0
     }
 
-    /// Wakes the worker for `this` (an `Arc` clone only when it is not already queued).
-    pub(crate) fn kick(this: &Arc<Device>) {
+    /// The queue of the CPU the caller runs on.
+    pub(crate) fn local_queue(&self) -> &Arc<CpuQueue> {
+        // `queues` has `nr_cpu_ids` entries, so the fallback is never taken.
+        let cpu = current_cpu().min(self.queues.len() - 1);
+        &self.queues[cpu]
+    }
+
+    /// Wakes the worker of `queue`, on the caller's CPU: the workqueue is per-CPU.
+    pub(crate) fn kick(&self, queue: &Arc<CpuQueue>) {
         // Already queued: the queued run will see the new bios.
-        let _ = this.registry.io_wq.enqueue::<Arc<Device>, 0>(this.clone());
+        let _ = self.registry.io_wq.enqueue(queue.clone());
     }
 
     /// Called on each release with the disk's `open_mutex` held.
@@ -144,10 +164,7 @@ impl Device {
             && !this.deleting.swap(true, Ordering::AcqRel)
         {
             // `del_gendisk` takes `open_mutex`, which we hold: remove from a worker.
-            let _ = this
-                .registry
-                .removal_wq
-                .enqueue::<Arc<Device>, 1>(this.clone());
+            let _ = this.registry.removal_wq.enqueue(this.clone());
         }
     }
 
@@ -225,6 +242,8 @@ enum Slot {
 pub(crate) struct Registry {
     #[pin]
     slots: Mutex<KVec<Slot>>,
+    /// Where every device's per-I/O contexts come from.
+    io_cache: Arc<IoCache>,
     /// Where the devices' I/O workers run.
     io_wq: Workqueue,
     /// Where autoclear removals run.
@@ -236,6 +255,7 @@ impl Registry {
         Arc::pin_init(
             try_pin_init!(Self {
                 slots <- new_mutex!(KVec::new(), "rloop::slots"),
+                io_cache: Arc::new(IoCache::new(c_str!("rloop_io"))?, GFP_KERNEL)?,
                 io_wq: Workqueue::new_reclaim(c_str!("rloop"), true)?,
                 removal_wq: Workqueue::new_reclaim(c_str!("rloop_remove"), false)?,
             }),
@@ -286,6 +306,18 @@ impl Registry {
 
     fn build(self: &Arc<Self>, index: u32, attach: Attach) -> Result<Entry> {
         let params = attach.params;
+        let ncpus = nr_cpu_ids();
+        let mut queues = KVec::with_capacity(ncpus, GFP_KERNEL)?;
+        for _ in 0..ncpus {
+            let queue = Arc::pin_init(
+                pin_init!(CpuQueue {
+                    bios <- new_spinlock!(BioList::new(), "rloop::bios"),
+                    work <- new_work!("rloop::io_work"),
+                }),
+                GFP_KERNEL,
+            )?;
+            queues.push(queue, GFP_KERNEL)?;
+        }
         let device = Arc::pin_init(
             try_pin_init!(Device {
                 index,
@@ -302,9 +334,8 @@ impl Registry {
                 deleting: AtomicBool::new(false),
                 discard_off: AtomicBool::new(false),
                 write_zeroes_off: AtomicBool::new(false),
-                pool: IoPool::new(IO_RESERVE)?,
-                bios <- new_spinlock!(BioList::new(), "rloop::bios"),
-                io_work <- new_work!("rloop::io_work"),
+                pool: IoPool::new(&self.io_cache, IO_RESERVE)?,
+                queues,
                 remove_work <- new_work!("rloop::remove_work"),
                 registry: self.clone(),
             }),

@@ -8,12 +8,15 @@
 //! would deadlock or recurse down the stack.
 
 use crate::rloop_sys::{
-    eopnotsupp, Bio, BioOp, BlkStatus, DiskAttribute, DiskOps, DiskRef, Fallocate, NoIoScope,
-    SysfsBuffer,
+    eopnotsupp, plugged, Bio, BioList, BioOp, BlkStatus, DiskAttribute, DiskOps, DiskRef,
+    Fallocate, NoIoScope, SysfsBuffer,
 };
 use crate::Device;
 use core::sync::atomic::Ordering;
-use kernel::{prelude::*, sync::Arc};
+use kernel::{
+    prelude::*,
+    sync::{Arc, SpinLock},
+};
 
 /// The `DiskOps` of an rloop disk.
 pub(crate) struct RloopDisk;
@@ -34,15 +37,16 @@ impl DiskOps for RloopDisk {
         if writes && dev.read_only {
             return bio.end(BlkStatus::IOERR);
         }
+        let queue = dev.local_queue();
         let was_empty = {
-            let mut bios = dev.bios.lock();
+            let mut bios = queue.bios.lock();
             let was_empty = bios.is_empty();
             bios.push(bio);
             was_empty
         };
         // A non-empty list means a queued or running worker has yet to take it.
         if was_empty {
-            Device::kick(dev);
+            dev.kick(queue);
         }
     }
 
@@ -75,18 +79,17 @@ impl DiskOps for RloopDisk {
     }
 }
 
-/// The worker: drains the device's list until it stays empty.
-pub(crate) fn run_queue(dev: &Device) {
+/// A worker: drains one CPU's list of a device until it stays empty. Each batch goes down
+/// under one block plug, so the backing device sees it as one batch too.
+pub(crate) fn run_queue(bios: &SpinLock<BioList<RloopDisk>>) {
     // The backing file system must not recurse into I/O to get memory for our I/O.
     let _noio = NoIoScope::enter();
     loop {
-        let mut batch = dev.bios.lock().take();
+        let batch = bios.lock().take();
         if batch.is_empty() {
             break;
         }
-        while let Some(bio) = batch.pop() {
-            handle(dev, bio);
-        }
+        plugged(|| batch.drain(|dev, bio| handle(dev, bio)));
     }
 }
 

@@ -23,7 +23,7 @@ use kernel::{
     prelude::*,
     static_lock_class,
     str::CStr,
-    sync::LockClassKey,
+    sync::{Arc, LockClassKey},
     types::{AsBytes, FromBytes, Opaque, ScopeGuard},
     workqueue::Queue,
 };
@@ -73,6 +73,10 @@ mod consts {
     pub(super) const FALLOC_FL_KEEP_SIZE: c_int = 0x01;
     pub(super) const FALLOC_FL_PUNCH_HOLE: c_int = 0x02;
     pub(super) const FALLOC_FL_ZERO_RANGE: c_int = 0x10;
+
+    /// `SLAB_HWCACHE_ALIGN`, [`include/linux/slab.h`](srctree/include/linux/slab.h).
+    pub(super) const SLAB_HWCACHE_ALIGN: bindings::slab_flags_t =
+        1 << bindings::_slab_flag_bits__SLAB_HWCACHE_ALIGN;
 
     /// `PF_MEMALLOC_NOIO`, [`include/linux/sched.h`](srctree/include/linux/sched.h).
     pub(super) const PF_MEMALLOC_NOIO: c_uint = 0x0008_0000;
@@ -464,6 +468,37 @@ impl<T: DiskOps> BioList<T> {
     pub(crate) fn take(&mut self) -> Self {
         core::mem::replace(self, Self::new())
     }
+
+    /// Hands every bio of the list, in order, to `f` together with its disk's data.
+    ///
+    /// The data stays valid for each whole call, even after `f` has ended the bio: an extra
+    /// in-flight reference is held on each disk while its bios are handled (one per run of
+    /// bios of the same disk, not one per bio).
+    pub(crate) fn drain(mut self, mut f: impl FnMut(&T::Data, Bio<T>)) {
+        let mut held: Option<(*mut bindings::gendisk, &DiskShared<T>)> = None;
+        while let Some(bio) = self.pop() {
+            // SAFETY: The bio is live, so is its block device.
+            let disk = unsafe { (*(*bio.raw()).bi_bdev).bd_disk };
+            let shared = match held {
+                Some((d, shared)) if d == disk => shared,
+                _ => {
+                    // SAFETY: The bio holds an in-flight reference of its disk, so the disk and
+                    // its `DiskShared` are live; the reference taken here keeps them so until
+                    // the `put` below, after the last use of `shared`.
+                    let shared = unsafe { DiskShared::<T>::from_disk(disk) };
+                    shared.inflight.fetch_add(1, Ordering::Relaxed);
+                    if let Some((_, old)) = held.replace((disk, shared)) {
+                        old.put();
+                    }
+                    shared
+                }
+            };
+            f(&shared.data, bio);
+        }
+        if let Some((_, shared)) = held {
+            shared.put();
+        }
+    }
 }
 
 impl<T: DiskOps> Drop for BioList<T> {
@@ -531,7 +566,7 @@ impl<T: DiskOps> DirectIo<T> {
         let len = bio.len() as usize;
         let raw = bio.into_raw();
         let f = file.raw();
-        // SAFETY: `io` is an element of `IoPool::ELEMENT_SIZE` bytes owned by us until it is
+        // SAFETY: `io` is an object of `IoCache::OBJECT_SIZE` bytes owned by us until it is
         // freed in `complete`. `raw` is a live bio we own; its vector and iterator are valid.
         // `f` is a file we hold a reference to for the duration of the call.
         let ret = unsafe {
@@ -632,13 +667,63 @@ impl<T: DiskOps> DirectIo<T> {
     }
 }
 
+/// The slab cache the per-I/O contexts of every [`IoPool`] come from.
+///
+/// # Invariants
+///
+/// `cache` is a live slab cache of objects of [`IoCache::OBJECT_SIZE`] bytes, destroyed on
+/// drop.
+pub(crate) struct IoCache {
+    cache: NonNull<bindings::kmem_cache>,
+}
+
+// SAFETY: Slab caches are safe to use from any thread and context.
+unsafe impl Send for IoCache {}
+// SAFETY: Slab caches are safe to use from any thread and context.
+unsafe impl Sync for IoCache {}
+
+impl IoCache {
+    /// The size of one context; the same for every `T`.
+    const OBJECT_SIZE: usize = core::mem::size_of::<DirectIo<NoDisk>>();
+
+    /// Creates the cache, named `name` in `/proc/slabinfo`.
+    pub(crate) fn new(name: &'static CStr) -> Result<Self> {
+        // SAFETY: `kmem_cache_args` is plain data; all zeroes means "no extras".
+        let mut args: bindings::kmem_cache_args = unsafe { core::mem::zeroed() };
+        // SAFETY: `name` is static; `args` is valid for the call.
+        let cache = unsafe {
+            bindings::__kmem_cache_create_args(
+                name.as_char_ptr(),
+                Self::OBJECT_SIZE as c_uint,
+                &mut args,
+                SLAB_HWCACHE_ALIGN,
+            )
+        };
+        // INVARIANT: a non-null return is a live cache of `OBJECT_SIZE` objects.
+        Ok(Self {
+            cache: NonNull::new(cache).ok_or(ENOMEM)?,
+        })
+    }
+}
+
+impl Drop for IoCache {
+    fn drop(&mut self) {
+        // SAFETY: The cache is live; every pool holds an `Arc` of it and gives its objects
+        // back before it drops that, so no object is out.
+        unsafe { bindings::kmem_cache_destroy(self.cache.as_ptr()) };
+    }
+}
+
 /// A reserve of per-I/O contexts so that reads and writes make progress under memory pressure.
 ///
 /// # Invariants
 ///
-/// `pool` is a live mempool whose elements are at least `size_of::<DirectIo<_>>()` bytes.
+/// `pool` is a live mempool over `cache` (`mempool_alloc_slab`), whose objects are at least
+/// `size_of::<DirectIo<_>>()` bytes.
 pub(crate) struct IoPool {
     pool: NonNull<bindings::mempool_t>,
+    // Dropped after `pool` (declaration order): the pool gives its reserve back to it.
+    _cache: Arc<IoCache>,
 }
 
 // SAFETY: mempools are safe to use from any thread and context.
@@ -647,25 +732,24 @@ unsafe impl Send for IoPool {}
 unsafe impl Sync for IoPool {}
 
 impl IoPool {
-    /// The size of one context; the same for every `T`.
-    const ELEMENT_SIZE: usize = core::mem::size_of::<DirectIo<NoDisk>>();
-
-    /// A pool holding `reserved` contexts in reserve.
-    pub(crate) fn new(reserved: u32) -> Result<Self> {
-        // SAFETY: `mempool_kmalloc`/`mempool_kfree` take the element size as their pool data.
+    /// A pool of contexts from `cache`, holding `reserved` of them in reserve.
+    pub(crate) fn new(cache: &Arc<IoCache>, reserved: u32) -> Result<Self> {
+        // SAFETY: `mempool_alloc_slab`/`mempool_free_slab` take the cache as their pool data;
+        // the cache outlives the pool, which holds an `Arc` of it.
         let pool = unsafe {
             bindings::mempool_create_node_noprof(
                 reserved as c_int,
-                Some(bindings::mempool_kmalloc),
-                Some(bindings::mempool_kfree),
-                Self::ELEMENT_SIZE as *mut c_void,
+                Some(bindings::mempool_alloc_slab),
+                Some(bindings::mempool_free_slab),
+                cache.cache.as_ptr() as *mut c_void,
                 bindings::GFP_KERNEL,
                 bindings::NUMA_NO_NODE,
             )
         };
-        // INVARIANT: the pool was created with elements of `ELEMENT_SIZE` bytes.
+        // INVARIANT: the pool was created over `cache`, whose objects are `OBJECT_SIZE` bytes.
         Ok(Self {
             pool: NonNull::new(pool).ok_or(ENOMEM)?,
+            _cache: cache.clone(),
         })
     }
 }
@@ -678,7 +762,7 @@ impl Drop for IoPool {
     }
 }
 
-/// A `DiskOps` that only exists to size [`IoPool`] elements.
+/// A `DiskOps` that only exists to size [`IoCache`] objects.
 struct NoDisk;
 
 impl DiskOps for NoDisk {
@@ -729,6 +813,34 @@ impl Drop for NoIoScope {
             unsafe { (*bindings::get_current()).flags &= !PF_MEMALLOC_NOIO };
         }
     }
+}
+
+/// Runs `f` under a block plug (`blk_start_plug`): the bios the backing file system issues
+/// meanwhile are held back and sent down together when `f` returns (or the task sleeps).
+pub(crate) fn plugged<R>(f: impl FnOnce() -> R) -> R {
+    let mut plug = core::mem::MaybeUninit::<bindings::blk_plug>::uninit();
+    // SAFETY: `blk_start_plug` initialises the plug and records it in `current->plug`; it
+    // stays at this address until `blk_finish_plug` below, in the same task.
+    unsafe { bindings::blk_start_plug(plug.as_mut_ptr()) };
+    let r = f();
+    // SAFETY: The plug was started above by this task and is still in place (a kernel panic
+    // does not unwind, so nothing leaves `f` without coming here).
+    unsafe { bindings::blk_finish_plug(plug.as_mut_ptr()) };
+    r
+}
+
+/// The CPU the caller is running on, as `raw_smp_processor_id()`: a hint, since the task may
+/// move right after.
+pub(crate) fn current_cpu() -> usize {
+    // SAFETY: `get_current` returns the running task; `task_cpu()` reads its
+    // `thread_info.cpu` the same way.
+    unsafe { ptr::read_volatile(&raw const (*bindings::get_current()).thread_info.cpu) as usize }
+}
+
+/// The number of possible CPU ids (`nr_cpu_ids`): every CPU id is below it.
+pub(crate) fn nr_cpu_ids() -> usize {
+    // SAFETY: `nr_cpu_ids` is set once at boot, before modules load.
+    unsafe { ptr::read_volatile(&raw const bindings::nr_cpu_ids) as usize }
 }
 
 /// A workqueue this module allocates.

@@ -66,6 +66,14 @@ profiles=(
 	"sw1m_qd8 --rw=write --bs=1M --iodepth=8"
 	"rr4k_qd32_2j --rw=randread --bs=4k --iodepth=32 --numjobs=2"
 )
+# RLOOP_BENCH_PROFILES (names, space-separated) runs only those.
+if [ -n "${RLOOP_BENCH_PROFILES:-}" ]; then
+	chosen=()
+	for p in "${profiles[@]}"; do
+		[[ " $RLOOP_BENCH_PROFILES " != *" ${p%% *} "* ]] || chosen+=("$p")
+	done
+	profiles=("${chosen[@]}")
+fi
 # Busy and total jiffies of all CPUs (loop's and rloop's workers are kernel
 # threads that fio's own CPU figures never see).
 cpu_jiffies() {
@@ -81,7 +89,7 @@ for rep in $(seq "$RLOOP_BENCH_REPS"); do
 			# shellcheck disable=SC2086
 			fio --name="$name" --filename="${target[$t]}" --ioengine=io_uring --direct=1 \
 				--time_based --runtime="$RLOOP_BENCH_RUNTIME" --size="${RLOOP_BENCH_FILE_MB}M" \
-				--norandommap --randrepeat=0 --group_reporting --output-format=json \
+				--norandommap --randrepeat=0 --lat_percentiles=1 --group_reporting --output-format=json \
 				--output="$out/$name.$t.$rep.json" $args
 			read -r b1 t1 < <(cpu_jiffies)
 			echo "$((b1 - b0)) $((t1 - t0)) $(getconf CLK_TCK)" >"$out/$name.$t.$rep.cpu"

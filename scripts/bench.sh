@@ -5,7 +5,8 @@
 # latest is also copied to bench/results/.
 #
 # RLOOP_BENCH_RUNTIME (s per job, default 5), RLOOP_BENCH_REPS (default 3) and
-# RLOOP_BENCH_BACKINGS (default "virtio nullb") tune it.
+# RLOOP_BENCH_BACKINGS (default "virtio nullb") tune it; RLOOP_BENCH_PROFILES
+# (names from bench/guest.sh, space-separated) runs only those.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")

@@ -10,10 +10,10 @@
 #
 # 1. sets the machine up (scripts/setup.sh, idempotent) and gets the test
 #    kernel (scripts/kernel.sh test; KDIR or RLOOP_KDIR picks another);
-# 2. cargo test for tools/ (if there is a tools/Cargo.toml): each of cargo's
-#    tests counts;
-# 3. builds rloop.ko (scripts/module.sh) and the tools (cargo build
+# 2. builds rloop.ko (scripts/module.sh) and the tools (cargo build
 #    --release); a module that doesn't build ends the run here;
+# 3. cargo test --release for tools/ (if there is a tools/Cargo.toml), in the
+#    background while the guest runs: each of cargo's tests counts;
 # 4. boots RLOOP_CHECK_VMS VMs (default: one per two host CPUs, 1 to 4) with
 #    the suite's disks (two 1G disks with 512-byte blocks, one 1G disk with
 #    4096-byte blocks); each runs tests/guest-runner.sh over the whole list,
@@ -76,11 +76,35 @@ fi
 # The module is built against the kernel the VM boots.
 export KDIR=$kdir RLOOP_KDIR=$kdir
 
-# --- 2. Host unit tests ---------------------------------------------------------
-if [ -f tools/Cargo.toml ] && [ "$suite" = guest ]; then
-	say "host unit tests (cargo test)"
-	rc=0
-	cargo test --manifest-path tools/Cargo.toml >"$logs/cargo-test.log" 2>&1 || rc=$?
+# --- 2. Builds --------------------------------------------------------------------
+say "building rloop.ko (scripts/module.sh)"
+if ! "$here/module.sh" >"$logs/module.log" 2>&1; then
+	show_log "$logs/module.log"
+	failed "build: rloop.ko (scripts/module.sh; log: $logs/module.log)"
+	summary
+fi
+host_tests=0
+if [ -f tools/Cargo.toml ]; then
+	say "building the tools (cargo build --release)"
+	if ! cargo build --release --manifest-path tools/Cargo.toml >"$logs/tools.log" 2>&1; then
+		show_log "$logs/tools.log"
+		failed "build: tools (cargo build --release; log: $logs/tools.log)"
+	fi
+	[ "$suite" != guest ] || host_tests=1
+fi
+
+# --- 3. Host unit tests, beside the VM -------------------------------------------
+# With --release they reuse the dependencies just built; they run while the
+# guest boots and are reported after it.
+if [ "$host_tests" = 1 ]; then
+	say "host unit tests (cargo test --release), beside the guest suite"
+	(cargo test --release --manifest-path tools/Cargo.toml >"$logs/cargo-test.log" 2>&1) &
+	host_pid=$!
+fi
+report_host_tests() {
+	[ "$host_tests" = 1 ] || return 0
+	local rc=0 p f i
+	wait "$host_pid" || rc=$?
 	sed -n -e 's/^test \(.*\) \.\.\. ok$/PASS host: \1/p' \
 		-e 's/^test \(.*\) \.\.\. FAILED$/FAIL host: \1/p' \
 		-e 's/^test \(.*\) \.\.\. ignored.*$/SKIP host: \1: ignored/p' "$logs/cargo-test.log"
@@ -92,22 +116,7 @@ if [ -f tools/Cargo.toml ] && [ "$suite" = guest ]; then
 		show_log "$logs/cargo-test.log"
 		[ "$f" -gt 0 ] || failed "host: cargo test exited $rc without a failing test (build error?)"
 	fi
-fi
-
-# --- 3. Builds --------------------------------------------------------------------
-say "building rloop.ko (scripts/module.sh)"
-if ! "$here/module.sh" >"$logs/module.log" 2>&1; then
-	show_log "$logs/module.log"
-	failed "build: rloop.ko (scripts/module.sh; log: $logs/module.log)"
-	summary
-fi
-if [ -f tools/Cargo.toml ]; then
-	say "building the tools (cargo build --release)"
-	if ! cargo build --release --manifest-path tools/Cargo.toml >"$logs/tools.log" 2>&1; then
-		show_log "$logs/tools.log"
-		failed "build: tools (cargo build --release; log: $logs/tools.log)"
-	fi
-fi
+}
 
 # --- 4. The guest suite -----------------------------------------------------------
 names=("$@")
@@ -153,6 +162,7 @@ for pid in "${pids[@]}"; do
 	vmrc+=("$rc")
 done
 
+report_host_tests
 all_results=()
 for ((i = 0; i < nvm; i++)); do
 	vmout=$logs/vm$i
