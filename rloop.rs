@@ -58,8 +58,9 @@ pub(crate) struct Attach {
     pub(crate) params: DiskParams,
 }
 
-/// One CPU's list of a device's bios, and the work item that drains it on that CPU: bios
-/// submitted on different CPUs share no lock and no cache line on their way to the file.
+/// The list of a device's bios submitted on one CPU, and the work item that drains it: bios
+/// submitted on different CPUs share no lock and no cache line on their way to the file, and
+/// each CPU's bios get a worker of their own.
 #[pin_data]
 pub(crate) struct CpuQueue {
     #[pin]
@@ -150,7 +151,7 @@ impl Device {
         &self.queues[cpu]
     }
 
-    /// Wakes the worker of `queue`, on the caller's CPU: the workqueue is per-CPU.
+    /// Wakes the worker of `queue`.
     pub(crate) fn kick(&self, queue: &Arc<CpuQueue>) {
         // Already queued: the queued run will see the new bios.
         let _ = self.registry.io_wq.enqueue(queue.clone());
@@ -256,8 +257,8 @@ impl Registry {
             try_pin_init!(Self {
                 slots <- new_mutex!(KVec::new(), "rloop::slots"),
                 io_cache: Arc::new(IoCache::new(c_str!("rloop_io"))?, GFP_KERNEL)?,
-                io_wq: Workqueue::new_reclaim(c_str!("rloop"), true)?,
-                removal_wq: Workqueue::new_reclaim(c_str!("rloop_remove"), false)?,
+                io_wq: Workqueue::new_reclaim(c_str!("rloop"))?,
+                removal_wq: Workqueue::new_reclaim(c_str!("rloop_remove"))?,
             }),
             GFP_KERNEL,
         )

@@ -815,20 +815,6 @@ impl Drop for NoIoScope {
     }
 }
 
-/// Runs `f` under a block plug (`blk_start_plug`): the bios the backing file system issues
-/// meanwhile are held back and sent down together when `f` returns (or the task sleeps).
-pub(crate) fn plugged<R>(f: impl FnOnce() -> R) -> R {
-    let mut plug = core::mem::MaybeUninit::<bindings::blk_plug>::uninit();
-    // SAFETY: `blk_start_plug` initialises the plug and records it in `current->plug`; it
-    // stays at this address until `blk_finish_plug` below, in the same task.
-    unsafe { bindings::blk_start_plug(plug.as_mut_ptr()) };
-    let r = f();
-    // SAFETY: The plug was started above by this task and is still in place (a kernel panic
-    // does not unwind, so nothing leaves `f` without coming here).
-    unsafe { bindings::blk_finish_plug(plug.as_mut_ptr()) };
-    r
-}
-
 /// The CPU the caller is running on, as `raw_smp_processor_id()`: a hint, since the task may
 /// move right after.
 pub(crate) fn current_cpu() -> usize {
@@ -858,13 +844,12 @@ unsafe impl Send for Workqueue {}
 unsafe impl Sync for Workqueue {}
 
 impl Workqueue {
-    /// A per-CPU workqueue with a rescuer thread (`WQ_MEM_RECLAIM`), so the work on it makes
-    /// progress under memory pressure, as a queue on the writeback path must.
-    pub(crate) fn new_reclaim(name: &'static CStr, highpri: bool) -> Result<Self> {
-        let mut flags = bindings::wq_flags_WQ_MEM_RECLAIM;
-        if highpri {
-            flags |= bindings::wq_flags_WQ_HIGHPRI;
-        }
+    /// An unbound workqueue with a rescuer thread (`WQ_MEM_RECLAIM`), so the work on it makes
+    /// progress under memory pressure, as a queue on the writeback path must. Unbound: a
+    /// worker runs on whichever CPU is free, beside the task that queued the work rather than
+    /// in its way.
+    pub(crate) fn new_reclaim(name: &'static CStr) -> Result<Self> {
+        let flags = bindings::wq_flags_WQ_MEM_RECLAIM | bindings::wq_flags_WQ_UNBOUND;
         // SAFETY: The format is `"%s"` with one string argument, `name`, which is static.
         let wq = unsafe {
             bindings::alloc_workqueue(

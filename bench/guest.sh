@@ -36,6 +36,11 @@ nullb)
 *) echo "usage: guest.sh virtio|nullb" >&2; exit 2 ;;
 esac
 
+# RLOOP_BENCH_SCHED sets the backing device's I/O scheduler (default: the
+# kernel's choice, kept in env.txt).
+if [ -n "${RLOOP_BENCH_SCHED:-}" ]; then
+	echo "$RLOOP_BENCH_SCHED" >"/sys/block/${dev#/dev/}/queue/scheduler"
+fi
 mkfs.xfs -f -q "$dev"
 mkdir -p /run/bench
 mount "$dev" /run/bench
@@ -53,6 +58,7 @@ log "targets: raw=$file loop=$loopdev rloop=$rdev"
 	echo "kernel $(uname -r)"
 	echo "cpus $(nproc)"
 	echo "backing $backing $dev"
+	echo "backing_scheduler $(cat "/sys/block/${dev#/dev/}/queue/scheduler")"
 	echo "loop_logical_block_size $(cat "/sys/block/${loopdev#/dev/}/queue/logical_block_size")"
 	echo "rloop_logical_block_size $(cat "/sys/block/${rdev#/dev/}/queue/logical_block_size")"
 } >"$out/env.txt"
