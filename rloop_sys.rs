@@ -317,11 +317,17 @@ impl<T: DiskOps> Bio<T> {
         unsafe { (*self.raw()).bi_iter.bi_size }
     }
 
+    /// The gendisk the bio was submitted to: a `Disk<T>`, which outlives its in-flight bios
+    /// (`Disk::drop` waits for them), so live while this handle is.
+    fn gendisk(&self) -> *mut bindings::gendisk {
+        // SAFETY: The bio is live, so its `bi_bdev` is too.
+        unsafe { (*(*self.raw()).bi_bdev).bd_disk }
+    }
+
     /// The disk the bio was submitted to.
     pub(crate) fn disk(&self) -> DiskRef<'_> {
-        // SAFETY: The bio is live, so its `bi_bdev` and that device's disk are too; the disk
-        // outlives its in-flight bios (`Disk::drop` waits for them).
-        unsafe { DiskRef::from_raw((*(*self.raw()).bi_bdev).bd_disk) }
+        // SAFETY: The disk is live while this handle is (`gendisk`).
+        unsafe { DiskRef::from_raw(self.gendisk()) }
     }
 
     /// Starts I/O accounting (`/proc/diskstats`) for the bio, once.
@@ -337,8 +343,8 @@ impl<T: DiskOps> Bio<T> {
     pub(crate) fn end(self, status: BlkStatus) {
         let bio = ManuallyDrop::new(self);
         let raw = bio.raw();
-        // SAFETY: The bio is live; its disk is a `Disk<T>`, alive while this handle is.
-        let shared = unsafe { DiskShared::<T>::from_disk((*(*raw).bi_bdev).bd_disk) };
+        // SAFETY: The bio's disk is a live `Disk<T>` (`gendisk`).
+        let shared = unsafe { DiskShared::<T>::from_disk(bio.gendisk()) };
         // SAFETY: The bio is live and owned by this handle, which is consumed here: nothing
         // touches the bio after `bio_endio`.
         unsafe {
@@ -477,8 +483,7 @@ impl<T: DiskOps> BioList<T> {
     pub(crate) fn drain(mut self, mut f: impl FnMut(&T::Data, Bio<T>)) {
         let mut held: Option<(*mut bindings::gendisk, &DiskShared<T>)> = None;
         while let Some(bio) = self.pop() {
-            // SAFETY: The bio is live, so is its block device.
-            let disk = unsafe { (*(*bio.raw()).bi_bdev).bd_disk };
+            let disk = bio.gendisk();
             let shared = match held {
                 Some((d, shared)) if d == disk => shared,
                 _ => {
