@@ -14,6 +14,12 @@
 #[path = "../../../uapi/rloop_uapi.rs"]
 pub mod abi;
 
+/// The module's own rules for a device's geometry and a request's checks
+/// (`rloop_rules.rs`, `core` only): `create` checks a request with them
+/// before the ioctl, and the host tests cover their edges.
+#[path = "../../../rloop_rules.rs"]
+pub mod rules;
+
 pub mod columns;
 pub mod ctl;
 pub mod errno;

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The rules of rloop that need no kernel: the geometry of a device over its backing file,
+//! the checks of a create request, file positions, and what a backing file's answer means
+//! for a bio.
+//!
+//! It uses nothing but `core`, so the module includes it and so does the host test crate
+//! (`tools/rloopctl`, with `#[path]`, as `uapi/rloop_uapi.rs` is): the edges are tested on the
+//! host with `cargo test`, and `rloopctl` checks a request with the very rules the module
+//! applies before it makes the ioctl.
+
+/// `errno` values the rules name (`include/uapi/asm-generic/errno-base.h`, the same on every
+/// architecture the kernel builds Rust for). The module asserts them against its bindings.
+pub mod errno {
+    /// I/O error.
+    pub const EIO: i32 = 5;
+    /// Try again.
+    pub const EAGAIN: i32 = 11;
+    /// Out of memory.
+    pub const ENOMEM: i32 = 12;
+    /// Device or resource busy.
+    pub const EBUSY: i32 = 16;
+    /// Invalid argument.
+    pub const EINVAL: i32 = 22;
+}
+
+/// Why a request is refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Refusal {
+    /// `EINVAL`: a value out of its range or against a rule.
+    Invalid(&'static str),
+    /// `EOVERFLOW`: a byte position beyond what a file position can hold.
+    Overflow(&'static str),
+}
+
+impl Refusal {
+    /// The rule that was broken, in words.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Refusal::Invalid(why) | Refusal::Overflow(why) => why,
+        }
+    }
+}
+
+/// A byte position in a file (`loff_t`): from 0 to `i64::MAX`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub struct FilePos(i64);
+
+impl FilePos {
+    /// `pos`, if a file position can hold it.
+    pub fn new(pos: u64) -> Option<Self> {
+        i64::try_from(pos).ok().map(Self)
+    }
+
+    /// The position `bytes` further on, if there is one.
+    pub fn add(self, bytes: u64) -> Option<Self> {
+        Self::new(self.bytes().checked_add(bytes)?)
+    }
+
+    /// Where 512-byte sector `sector` of a device whose sector 0 is at `self` lies.
+    pub fn of_sector(self, sector: u64) -> Option<Self> {
+        self.add(sector.checked_mul(512)?)
+    }
+
+    /// As `loff_t`.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+
+    /// In bytes from the start of the file.
+    pub fn bytes(self) -> u64 {
+        // Never negative (see `new`).
+        self.0.unsigned_abs()
+    }
+}
+
+/// Whether a disk can have `size`-byte blocks: a power of two from 512 to `page_size`.
+pub fn valid_block_size(size: u32, page_size: u32) -> bool {
+    size.is_power_of_two() && (512..=page_size).contains(&size)
+}
+
+/// The window a request asks for, checked on its own: its offset and, with a size limit, its
+/// end must be file positions. Returns the offset.
+pub fn check_window(offset: u64, sizelimit: u64) -> Result<FilePos, Refusal> {
+    let start = FilePos::new(offset).ok_or(Refusal::Overflow("offset beyond 2^63 - 1"))?;
+    if sizelimit != 0 {
+        start
+            .add(sizelimit)
+            .ok_or(Refusal::Overflow("offset + sizelimit beyond 2^63 - 1"))?;
+    }
+    Ok(start)
+}
+
+/// The block size of a device: `requested`, or `inherited` (the backing file's direct-I/O
+/// alignment) if 0. Smaller than `inherited`, the file would refuse the device's I/O.
+pub fn choose_block_size(requested: u32, inherited: u32, page_size: u32) -> Result<u32, Refusal> {
+    if !valid_block_size(inherited, page_size) {
+        return Err(Refusal::Invalid(
+            "the backing file's direct-I/O alignment is not a block size (a power of two from 512 to the page size)",
+        ));
+    }
+    match requested {
+        0 => Ok(inherited),
+        bs if !valid_block_size(bs, page_size) => Err(Refusal::Invalid(
+            "block size must be a power of two from 512 to the page size",
+        )),
+        bs if bs < inherited => Err(Refusal::Invalid(
+            "block size below the backing file's direct-I/O alignment",
+        )),
+        bs => Ok(bs),
+    }
+}
+
+/// The bytes of a `size`-byte file a device shows from `offset`, at most `sizelimit` (0: no
+/// limit), in whole `block_size` blocks. Refused if that is nothing, or `offset` is not
+/// block-aligned.
+pub fn window_len(size: u64, offset: u64, sizelimit: u64, block_size: u32) -> Result<u64, Refusal> {
+    let block = u64::from(block_size);
+    if block == 0 || offset % block != 0 {
+        return Err(Refusal::Invalid(
+            "offset must be a multiple of the block size",
+        ));
+    }
+    if offset >= size {
+        return Err(Refusal::Invalid(
+            "offset at or beyond the end of the backing file",
+        ));
+    }
+    let available = size - offset;
+    let len = match sizelimit {
+        0 => available,
+        limit => limit.min(available),
+    };
+    let len = len - len % block;
+    if len == 0 {
+        return Err(Refusal::Invalid("less than one block to show"));
+    }
+    Ok(len)
+}
+
+/// The capacity of a device whose backing file is now `size` bytes, as `RLOOP_SET_CAPACITY`
+/// sets it: like [`window_len`], but a file that shrank below the window gives 0, not an
+/// error.
+pub fn resized_len(size: u64, offset: u64, sizelimit: u64, block_size: u32) -> u64 {
+    window_len(size, offset, sizelimit, block_size).unwrap_or(0)
+}
+
+/// What a backing file's answer to a read or write of `requested` bytes means for the bio.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum IoOutcome {
+    /// All of it was done.
+    Done,
+    /// End the bio with this (positive) errno.
+    Failed(i32),
+}
+
+/// Maps a backing file's result (bytes done, or a negative errno) to what happens to the bio.
+///
+/// A short transfer is an error: the rest of the bio did not happen. `EAGAIN`, `ENOMEM` and
+/// `EBUSY` are the backing file's own transient states (rloop never asks it not to wait), which
+/// the block layer would turn into `BLK_STS_AGAIN`, `BLK_STS_RESOURCE` and
+/// `BLK_STS_DEV_RESOURCE`: statuses that tell a driver to retry, meaningless to an upper
+/// layer, which would take `BLK_STS_AGAIN` for "you asked not to wait". They are I/O errors.
+pub fn io_outcome(requested: u32, result: isize) -> IoOutcome {
+    match usize::try_from(result) {
+        Ok(done) if done == requested as usize => IoOutcome::Done,
+        Ok(_) => IoOutcome::Failed(errno::EIO),
+        Err(_) => match i32::try_from(result.unsigned_abs()) {
+            Ok(errno::EAGAIN | errno::ENOMEM | errno::EBUSY) => IoOutcome::Failed(errno::EIO),
+            Ok(e) if e > 0 => IoOutcome::Failed(e),
+            _ => IoOutcome::Failed(errno::EIO),
+        },
+    }
+}
