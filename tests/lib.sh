@@ -212,3 +212,6 @@ expect_eio() {
 	[ "$rc" -ne 124 ] || fail "$what hung with the disk failing"
 	grep -q 'Input/output error' "$RLOOP_TEST_TMP/err" || fail "$what: want EIO, got: $(cat "$RLOOP_TEST_TMP/err")"
 }
+
+# The rloop helpers (rl_*), for every test.
+. "${BASH_SOURCE[0]%/*}/rloop-lib.sh"

@@ -1,7 +1,6 @@
-# rloop helpers for the guest tests, on top of lib.sh; sourced after it:
+# rloop helpers for the guest tests, on top of lib.sh, which sources this file:
 #
 #   . "$(dirname "$0")/../lib.sh"
-#   . "$(dirname "$0")/../rloop-lib.sh"
 
 # rl_create [RLOOPCTL-CREATE-ARGS...] FILE: create and attach; prints the
 # device; it is detached at exit if still there.
@@ -106,4 +105,19 @@ rl_raid0() {
 	mdadm --create /dev/md127 --run --quiet --level=0 --chunk="$1" --raid-devices=2 \
 		--metadata=1.2 "$2" "$3" || fail "mdadm --create failed"
 	on_exit sh -c '[ ! -b /dev/md127 ] || mdadm --stop /dev/md127'
+}
+
+# rl_fio_verify DISK FS: fio with verify=crc32c through rloop over a file on
+# FS (made on DISK): every block read back is the block written, and the
+# device and the file hold the same bytes.
+rl_fio_verify() {
+	local dir dev
+	need_cmd fio
+	dir=$(scratch_dir "$1" "$2")
+	truncate -s 64M "$dir/backing"
+	dev=$(rl_create "$dir/backing")
+	fio --name=integrity --filename="$dev" --direct=1 --ioengine=io_uring --iodepth=8 \
+		--rw=randwrite --bsrange=4k-64k --size=32M --verify=crc32c --verify_fatal=1 \
+		--output=/dev/null || fail "fio verify failed on $dev"
+	cmp "$dev" "$dir/backing" || fail "the device and its backing file differ"
 }

@@ -3,7 +3,6 @@
 # rloop stacks on rloop; the control node is not a backing file.
 # timeout: 200
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 3
 need_cmd fio

@@ -2,7 +2,6 @@
 # A descriptor that is not an open file: EBADF (O_PATH ones included).
 # timeout: 120
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

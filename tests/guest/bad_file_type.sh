@@ -4,7 +4,6 @@
 # EINVAL.
 # timeout: 120
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 load_rloop
 dir=$(scratch_dir)

@@ -3,7 +3,6 @@
 # kernel log line saying why: rloop never falls back to buffered I/O.
 # timeout: 120
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 load_rloop
 klog_mark

@@ -4,7 +4,6 @@
 # clamped, 0 is the whole file, a partial last block is dropped.
 # timeout: 120
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

@@ -4,7 +4,6 @@
 # write-only descriptor is refused with EBADF.
 # timeout: 120
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

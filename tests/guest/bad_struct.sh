@@ -5,7 +5,6 @@
 # CAP_SYS_ADMIN, EPERM.
 # timeout: 120
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

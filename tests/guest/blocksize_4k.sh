@@ -3,7 +3,6 @@
 # 512-byte O_DIRECT read of the device fails with EINVAL in the block layer.
 # timeout: 200
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 3
 load_rloop

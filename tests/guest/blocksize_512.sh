@@ -3,7 +3,6 @@
 # requested size is taken; invalid sizes are refused with EINVAL.
 # timeout: 200
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

@@ -4,7 +4,6 @@
 # also when removal was asked for while it was open.
 # timeout: 200
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

@@ -5,7 +5,6 @@
 # device works again and the data written before the fault is intact.
 # timeout: 300
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

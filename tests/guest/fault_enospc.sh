@@ -4,7 +4,6 @@
 # undamaged (e2fsck -fn).
 # timeout: 300
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_cmd e2fsck

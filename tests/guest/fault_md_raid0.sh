@@ -5,7 +5,6 @@
 # fault is lifted both members read back what was written before it.
 # timeout: 300
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 2
 need_cmd mdadm

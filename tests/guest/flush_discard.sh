@@ -3,7 +3,6 @@
 # zeroes, and an fsync on the device reaches the file's disk as a flush.
 # timeout: 300
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_cmd blkdiscard xfs_io

@@ -6,7 +6,6 @@
 # pass through, and the guest is left clean.
 # timeout: 300
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 2
 need_tool "$RLOOPCTL"

@@ -4,7 +4,6 @@
 # and, after fadvise DONTNEED, through the device. make stress runs it long.
 # timeout: 600
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 2
 need_cmd mdadm

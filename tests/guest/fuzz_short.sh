@@ -5,7 +5,6 @@
 # works afterwards. make stress runs the long version.
 # timeout: 300
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_tool "$RLOOP_RAW"

@@ -4,7 +4,6 @@
 # there, and nothing outside the window changes.
 # timeout: 300
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

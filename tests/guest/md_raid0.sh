@@ -6,7 +6,6 @@
 # xfs_repair -n.
 # timeout: 600
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 2
 need_cmd mdadm fio xfs_repair

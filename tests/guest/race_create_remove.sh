@@ -6,7 +6,6 @@
 # data reads back, and nothing is left behind. make stress runs it longer.
 # timeout: 400
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_tool "$RLOOP_RAW"

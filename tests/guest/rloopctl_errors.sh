@@ -3,7 +3,6 @@
 # status 1 for a failed operation and 2 for a usage error; --help everywhere.
 # timeout: 200
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_tool "$RLOOPCTL"

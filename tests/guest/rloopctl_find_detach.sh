@@ -3,7 +3,6 @@
 # the forms /dev/rloopN, rloopN and N; detach --all removes every one.
 # timeout: 200
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_tool "$RLOOPCTL"

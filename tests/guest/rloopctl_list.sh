@@ -3,7 +3,6 @@
 # no-heading output, and JSON that parses back with the right types.
 # timeout: 200
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_cmd jq

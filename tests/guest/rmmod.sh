@@ -3,7 +3,6 @@
 # module loads and unloads cleanly again and again.
 # timeout: 300
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 load_rloop

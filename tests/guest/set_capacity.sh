@@ -3,7 +3,6 @@
 # set-capacity) updates the size; I/O past a shrunk end fails cleanly.
 # timeout: 200
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_tool "$RLOOPCTL"

@@ -3,7 +3,6 @@
 # disk on attach and on detach, and lsblk and blkid see it.
 # timeout: 200
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_cmd udevadm lsblk blkid

@@ -6,7 +6,6 @@
 # into 4K pieces and a few GiB would take hours under KASAN and TCG.)
 # timeout: 1500
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 2
 need_cmd mdadm fio

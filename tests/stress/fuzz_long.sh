@@ -3,7 +3,6 @@
 # (every kind of fd), then a valid create and I/O still work.
 # timeout: 1500
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_tool "$RLOOP_RAW"

@@ -6,7 +6,6 @@
 # covers all of it.
 # timeout: 1500
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 1
 need_tool "$RLOOP_RAW"

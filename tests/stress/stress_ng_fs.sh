@@ -4,7 +4,6 @@
 # e2fsck -fn find the file systems clean.
 # timeout: 1500
 . "${0%/*}/../lib.sh"
-. "${0%/*}/../rloop-lib.sh"
 
 need_disk 2
 need_cmd stress-ng xfs_repair e2fsck
