@@ -6,7 +6,7 @@
 #
 # RLOOP_BENCH_RUNTIME (s per job, default 5), RLOOP_BENCH_REPS (default 3) and
 # RLOOP_BENCH_BACKINGS (default "virtio nullb") tune it; RLOOP_BENCH_PROFILES
-# (names from bench/guest.sh, space-separated) runs only those.
+# (names from guest/bench.sh, space-separated) runs only those.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -36,7 +36,7 @@ for backing in ${RLOOP_BENCH_BACKINGS:-virtio nullb}; do
 	RLOOP_BENCH=1 RLOOP_BENCH_MODULE=$mod/rloop.ko RLOOP_BENCH_RUNTIME=${RLOOP_BENCH_RUNTIME:-5} \
 		RLOOP_BENCH_REPS=${RLOOP_BENCH_REPS:-3} \
 		"$here/vm.sh" --kernel "$kdir" --mem 3072 --quiet --no-kmemleak --timeout 3600 \
-		--out "$run/vm-$backing" "${disks[@]}" -- bench/guest.sh "$backing"
+		--out "$run/vm-$backing" "${disks[@]}" -- guest/bench.sh "$backing"
 	cp -r "$run/vm-$backing/out/bench/$backing" "$run/"
 done
 

@@ -16,7 +16,7 @@
 #    background while the guest runs: each of cargo's tests counts;
 # 4. boots RLOOP_CHECK_VMS VMs (default: one per two host CPUs, 1 to 4) with
 #    the suite's disks (two 1G disks with 512-byte blocks, one 1G disk with
-#    4096-byte blocks); each runs tests/guest-runner.sh over the whole list,
+#    4096-byte blocks); each runs guest/runner.sh over the whole list,
 #    longest first, and the runners split it between them through claims
 #    on a shared directory. A VM-level failure (timeout, crash, a kernel
 #    warning or kmemleak report no test accounts for) counts as the failed
@@ -135,7 +135,7 @@ mapfile -t names < <(for n in "${names[@]}"; do echo "$(test_limit "$n") $n"; do
 limit=300
 for name in "${names[@]}"; do limit=$((limit + $(test_limit "$name"))); done
 
-# Several VMs share the list through claims (tests/guest-runner.sh). A TCG
+# Several VMs share the list through claims (guest/runner.sh). A TCG
 # guest with two CPUs running the suite keeps about two host CPUs busy (on
 # two, a second VM made the run slower, not faster).
 nvm=${RLOOP_CHECK_VMS:-$(($(nproc) / 2))}
@@ -152,7 +152,7 @@ for ((i = 0; i < nvm; i++)); do
 	[ "$verbose" -eq 1 ] || vmargs+=(--quiet)
 	[ "$nvm" -eq 1 ] || vmargs+=(--share "$claims")
 	RLOOP_CLAIMS=$([ "$nvm" -eq 1 ] || echo /run/rloopshare) \
-		"$here/vm.sh" "${vmargs[@]}" -- tests/guest-runner.sh "${names[@]}" &
+		"$here/vm.sh" "${vmargs[@]}" -- guest/runner.sh "${names[@]}" &
 	pids+=($!)
 done
 vmrc=()
@@ -179,7 +179,7 @@ for ((i = 0; i < nvm; i++)); do
 	while IFS= read -r line; do
 		case "$line" in
 		ok | '') ;;
-		exit\ *) [ "$gf" -gt 0 ] || vmwhy+=("tests/guest-runner.sh ${line}") ;;
+		exit\ *) [ "$gf" -gt 0 ] || vmwhy+=("guest/runner.sh ${line}") ;;
 		klog\ *) grep -q '^FAIL [^:]*: .*kernel log: ' "$results" || vmwhy+=("kernel log: ${line#klog }") ;;
 		*) vmwhy+=("$line") ;;
 		esac

@@ -15,7 +15,7 @@
 #   --timeout S    VM time limit (default 14400)
 #
 # The VM gets two disks with an xfs each; backing files on them are attached
-# with rloopctl as TEST_DEV and SCRATCH_DEV (scripts/fstests-guest.sh writes
+# with rloopctl as TEST_DEV and SCRATCH_DEV (guest/fstests.sh writes
 # local.config). fstests' own summary is printed at the end; the results and
 # the local.config are in out/fstests/out/fstests/. Exit status: ./check's
 # (or vm.sh's, if the VM failed: a kernel warning fails the run too).
@@ -56,7 +56,7 @@ cargo build --release --manifest-path tools/Cargo.toml >&2
 rc=0
 "$here/vm.sh" --quiet --disk "$size" --disk "$size" --mem 4096 --kernel "$kdir" \
 	--timeout "$timeout" --out "$top/out/fstests" -- \
-	scripts/fstests-guest.sh "${guest_args[@]}" "$fstests" "$@" >"$top/out/fstests.log" 2>&1 || rc=$?
+	guest/fstests.sh "${guest_args[@]}" "$fstests" "$@" >"$top/out/fstests.log" 2>&1 || rc=$?
 # fstests' own summary: from the last "Ran:" (or "Passed all") on.
 sed -n '/^Ran:/,$p; /^Passed all/p' "$top/out/fstests/out/fstests/check.log" 2>/dev/null || true
 tail -n 3 "$top/out/fstests.log"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: builds rloop.ko and the tools, boots the test kernel in QEMU
-# with one 1G disk and shows rloop working (scripts/demo-guest.sh).
+# with one 1G disk and shows rloop working (guest/demo.sh).
 # V=1 also streams the kernel console. Run dir: out/run/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,4 +25,4 @@ fi
 vmargs=(--disk 1G --kernel "$kdir" --out "$top/out/run" --timeout 900)
 [ "${V:-0}" = 1 ] || vmargs+=(--quiet)
 say "booting the VM (TCG: boot takes a few seconds, the leak scan at the end too)"
-exec "$here/vm.sh" "${vmargs[@]}" -- scripts/demo-guest.sh
+exec "$here/vm.sh" "${vmargs[@]}" -- guest/demo.sh

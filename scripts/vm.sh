@@ -203,7 +203,7 @@ done
 # timeouts then ran at half speed. RLOOP_VM_APPEND adds to the command line.
 append="console=ttyS0 acpi=off panic=-1 log_buf_len=16M tsc=reliable ${RLOOP_VM_APPEND:-}"
 append+=" root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro"
-append+=" init=$here/guest-init.sh"
+append+=" init=$top/guest/init.sh"
 qemu+=(-append "$append")
 
 qemu_pid= streams=()

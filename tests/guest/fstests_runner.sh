@@ -1,5 +1,5 @@
 #!/bin/bash
-# scripts/fstests-guest.sh (the guest half of scripts/fstests.sh) hands an
+# guest/fstests.sh (the guest half of scripts/fstests.sh) hands an
 # fstests tree rloop devices: with a stand-in ./check that inspects what it
 # was given, over md raid0, the devices are md over rloop, TEST_DEV carries
 # the file system, local.config says so, the check arguments and exit status
@@ -46,12 +46,12 @@ run() { # EXPECTED-STATUS ARGS...
 	local want=$1 rc=0
 	shift
 	RLOOP_OUT=$RLOOP_TEST_TMP/out RLOOP_DISKS="${DISKS[0]} ${DISKS[1]}" \
-		"$RLOOP_TOP/scripts/fstests-guest.sh" --file-size 64 "$@" >"$RLOOP_TEST_TMP/log" 2>&1 || rc=$?
-	[ "$rc" -eq "$want" ] || fail "fstests-guest.sh $*: exit $rc, want $want: $(tail -n 5 "$RLOOP_TEST_TMP/log")"
+		"$RLOOP_TOP/guest/fstests.sh" --file-size 64 "$@" >"$RLOOP_TEST_TMP/log" 2>&1 || rc=$?
+	[ "$rc" -eq "$want" ] || fail "guest/fstests.sh $*: exit $rc, want $want: $(tail -n 5 "$RLOOP_TEST_TMP/log")"
 	# Everything it set up is gone again.
 	[ -z "$(ls /sys/block | grep -E '^(rloop|md)[0-9]')" ] ||
-		fail "fstests-guest.sh $* left devices: $(ls /sys/block | grep -E '^(rloop|md)[0-9]' | tr '\n' ' ')"
-	! grep -q " $tree " /proc/self/mounts || fail "fstests-guest.sh $* left $tree mounted"
+		fail "guest/fstests.sh $* left devices: $(ls /sys/block | grep -E '^(rloop|md)[0-9]' | tr '\n' ' ')"
+	! grep -q " $tree " /proc/self/mounts || fail "guest/fstests.sh $* left $tree mounted"
 }
 
 # One run (each boots md and mkfs's): ext4, md raid0, a failing ./check.

@@ -2,7 +2,7 @@
 # The guest half of scripts/fstests.sh: puts rloop devices under a user's
 # fstests tree and runs its ./check.
 #
-# Usage: fstests-guest.sh [--fs TYPE] [--raid0] [--file-size MB] FSTESTS_DIR [CHECK-ARGS...]
+# Usage: guest/fstests.sh [--fs TYPE] [--raid0] [--file-size MB] FSTESTS_DIR [CHECK-ARGS...]
 #   --fs TYPE   the file system under test (FSTYP; default xfs)
 #   --raid0     TEST_DEV and SCRATCH_DEV are md raid0 arrays (4K chunk)
 #               over two rloop devices each, instead of one rloop device
@@ -22,7 +22,7 @@ top=${RLOOP_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 : "${RLOOP_KO:=$top/rloop.ko}"
 : "${RLOOP_OUT:?run in the VM (scripts/fstests.sh)}"
 
-die() { echo "fstests-guest: $*" >&2; exit 2; }
+die() { echo "fstests: $*" >&2; exit 2; }
 fstyp=xfs raid0=0 file_mb=
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-fstests=${1:?usage: fstests-guest.sh [--fs TYPE] [--raid0] FSTESTS_DIR [CHECK-ARGS...]}
+fstests=${1:?usage: guest/fstests.sh [--fs TYPE] [--raid0] FSTESTS_DIR [CHECK-ARGS...]}
 shift
 [ $# -gt 0 ] || set -- -g quick
 [ -x "$fstests/check" ] || die "$fstests/check is missing: not an fstests tree"
@@ -84,7 +84,7 @@ for ((f = 0; f < nfiles; f++)); do
 	devs+=("$("$RLOOPCTL" create "$file")")
 	later "\"\$RLOOPCTL\" detach ${devs[-1]}"
 done
-echo "fstests-guest: rloop devices: ${devs[*]}"
+echo "fstests: rloop devices: ${devs[*]}"
 
 if [ "$raid0" -eq 1 ]; then
 	mdadm --create /dev/md/fstest --run --quiet --level=0 --chunk=4 --raid-devices=2 \
@@ -97,7 +97,7 @@ if [ "$raid0" -eq 1 ]; then
 else
 	test_dev=${devs[0]} scratch_dev=${devs[1]}
 fi
-echo "fstests-guest: TEST_DEV=$test_dev SCRATCH_DEV=$scratch_dev FSTYP=$fstyp"
+echo "fstests: TEST_DEV=$test_dev SCRATCH_DEV=$scratch_dev FSTYP=$fstyp"
 
 # (No discard first: over md's 4K chunks that is one fallocate per 4K.)
 case "$fstyp" in
@@ -129,5 +129,5 @@ set +e
 (cd "$fstests" && ./check "$@") 2>&1 | tee "$out/check.log"
 rc=${PIPESTATUS[0]}
 set -e
-echo "fstests-guest: ./check exit status $rc; log $out/check.log"
+echo "fstests: ./check exit status $rc; log $out/check.log"
 exit "$rc"

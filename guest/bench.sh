@@ -3,7 +3,7 @@
 # the same preconditioned file (the raw file with O_DIRECT, the in-tree loop
 # with --direct-io=on, rloop), six fio profiles, targets interleaved, REPS
 # repetitions. Writes fio's JSON and /proc/stat deltas to
-# $RLOOP_OUT/bench/<backing>/. Usage: guest.sh virtio|nullb
+# $RLOOP_OUT/bench/<backing>/. Usage: guest/bench.sh virtio|nullb
 set -euo pipefail
 backing=$1
 : "${RLOOP_BENCH_RUNTIME:=5}" "${RLOOP_BENCH_REPS:=3}" "${RLOOP_BENCH_FILE_MB:=512}"
@@ -33,7 +33,7 @@ nullb)
 	echo 1 >"$nb/power"
 	dev=/dev/nullb0
 	;;
-*) echo "usage: guest.sh virtio|nullb" >&2; exit 2 ;;
+*) echo "usage: guest/bench.sh virtio|nullb" >&2; exit 2 ;;
 esac
 
 # RLOOP_BENCH_SCHED sets the backing device's I/O scheduler (default: the

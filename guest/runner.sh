@@ -2,7 +2,7 @@
 # Runs the guest test suite inside the VM (scripts/vm.sh starts it; check.sh
 # does that for `make check`).
 #
-# Usage: tests/guest-runner.sh [NAME...]
+# Usage: guest/runner.sh [NAME...]
 #   NAME is a file of tests/$RLOOP_SUITE/ (default tests/guest/; `make
 #   stress` runs tests/stress/) without .sh; none runs them all, sorted.
 #
@@ -30,8 +30,8 @@
 # bookkeeping between tests sticks to bash builtins.
 set -euo pipefail
 top=${RLOOP_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
-: "${RLOOP_OUT:?run in the VM: scripts/vm.sh -- tests/guest-runner.sh}"
-: "${RLOOP_KLOG_BAD:?run in the VM: scripts/vm.sh -- tests/guest-runner.sh}"
+: "${RLOOP_OUT:?run in the VM: scripts/vm.sh -- guest/runner.sh}"
+: "${RLOOP_KLOG_BAD:?run in the VM: scripts/vm.sh -- guest/runner.sh}"
 default_timeout=${RLOOP_TEST_TIMEOUT:-300}
 verbose=${RLOOP_VERBOSE:-0}
 suite=${RLOOP_SUITE:-guest}
