@@ -3,34 +3,43 @@
 //! rloop: a loop-style block device that turns every bio into direct I/O on a backing file.
 //!
 //! `/dev/rloop-control` creates a disk and attaches its backing file in one ioctl
-//! (`rloop_ioctl.rs`); each disk is bio-based and hands its bios to a worker that reads and
-//! writes the file with `IOCB_DIRECT` (`rloop_bio.rs`). All C is behind `rloop_sys.rs`.
+//! (`rloop_ioctl.rs`); each disk is bio-based and hands its bios to workers that read and
+//! write the file with `IOCB_DIRECT` (`rloop_bio.rs`). This file holds the module, the
+//! registry of devices, a device's state and its sysfs. `DESIGN.md` has the whole picture.
+//!
+//! The driver is safe Rust: the compiler checks it. Every `unsafe` block is in the
+//! abstraction rooms below (`block`, `backing`, `kernel_extras`, `bindings_ext`), each of
+//! which opts out of the crate-wide `deny` on its own.
 
+#![deny(unsafe_code)]
 // `pin_init!` of `Device` expands deeper than the default limit.
 #![recursion_limit = "256"]
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::AtomicBool;
 use kernel::{
-    c_str, new_mutex, new_spinlock,
+    c_str, new_mutex, new_spinlock, new_work,
     prelude::*,
     sync::{Arc, Mutex, SpinLock},
-    workqueue::{impl_has_work, new_work, Work, WorkItem},
+    workqueue::{impl_has_work, Work, WorkItem},
 };
 
+mod backing;
+mod bindings_ext;
+mod block;
+mod kernel_extras;
 mod rloop_bio;
 mod rloop_ioctl;
-mod rloop_sys;
-// The ABI, shared with user space: public so that all of it is part of the crate.
+// Shared with user space, as the ABI is: public so that all of it is part of the crate.
+pub mod rloop_rules;
 #[path = "uapi/rloop_uapi.rs"]
 pub mod rloop_uapi;
 
-use rloop_bio::RloopDisk;
-use rloop_sys::{
-    current_cpu, dev_major_minor, nr_cpu_ids, AttributeGroup, AttributeGroups, AttributeList,
-    BackingFile, BioList, ControlDev, Disk, DiskAttribute, DiskParams, DiskRef, IoCache, IoPool,
-    SysfsBuffer, Workqueue,
-};
+use backing::{BackingFile, IoCache, IoPool};
+use block::{Attribute, AttributeGroup, AttributeGroups, AttributeList, GenDisk, SysfsBuffer};
+use kernel_extras::{dev_major_minor, ControlDev, OwnedFile, Workqueue};
+use rloop_bio::{IoQueues, RloopDisk};
+use rloop_rules::FilePos;
 use rloop_uapi::{RLOOP_FLAG_AUTOCLEAR, RLOOP_FLAG_PARTSCAN};
 
 module! {
@@ -47,72 +56,97 @@ const MAX_DEVICES: usize = 1 << 16;
 /// Per-I/O contexts each device keeps in reserve for progress under memory pressure.
 const IO_RESERVE: u32 = 16;
 
-/// What an attach was asked for and what it resolved to (see `rloop_ioctl::resolve`).
+/// What an attach asked for and resolved to (`rloop_ioctl::resolve`), kept whole in the
+/// device.
 pub(crate) struct Attach {
-    pub(crate) file: BackingFile,
+    /// `RLOOP_FLAG_*` as asked, with `RLOOP_FLAG_READ_ONLY` added if the file is read-only.
     pub(crate) flags: u32,
-    pub(crate) offset: u64,
+    /// Where in the file sector 0 is.
+    pub(crate) offset: FilePos,
+    /// The size limit as given (0: none).
     pub(crate) sizelimit: u64,
+    /// The backing file's inode number and device, for `find` and sysfs.
     pub(crate) ino: u64,
     pub(crate) dev: u32,
-    pub(crate) params: DiskParams,
+    /// The file's direct-I/O alignment, and whether its file system reported it
+    /// (`STATX_DIOALIGN`) or rloop assumed its device's block size (tmpfs).
+    pub(crate) dio_align: u32,
+    pub(crate) dio_align_reported: bool,
+    /// Logical = physical block size, in bytes.
+    pub(crate) block_size: u32,
+    /// The memory alignment the file's direct I/O needs.
+    pub(crate) dma_alignment: u32,
+    pub(crate) capacity_sectors: u64,
+    pub(crate) read_only: bool,
+    pub(crate) rotational: bool,
 }
 
-/// The list of a device's bios submitted on one CPU, and the work item that drains it: bios
-/// submitted on different CPUs share no lock and no cache line on their way to the file, and
-/// each CPU's bios get a worker of their own.
-#[pin_data]
-pub(crate) struct CpuQueue {
-    #[pin]
-    pub(crate) bios: SpinLock<BioList<RloopDisk>>,
-    #[pin]
-    work: Work<CpuQueue>,
-}
-
-impl_has_work! {
-    impl HasWork<Self> for CpuQueue { self.work }
-}
-
-impl WorkItem for CpuQueue {
-    type Pointer = Arc<CpuQueue>;
-
-    fn run(this: Arc<CpuQueue>) {
-        rloop_bio::run_queue(&this.bios);
+impl Attach {
+    fn flag(&self, flag: u32) -> bool {
+        self.flags & flag != 0
     }
 }
 
-/// One rloop device: the attached file and the per-CPU queues of bios waiting for the workers.
+/// Who has a device open and whether it is going away.
+struct OpenState {
+    /// Opens of the whole disk not yet released (partitions count as one).
+    openers: u32,
+    /// Autoclear is armed: the last close removes the device. Set once the creator holds
+    /// the device, so that no earlier close (of the partition scan of `device_add_disk`) and
+    /// no probe while the creator holds it (udev's) removes it.
+    armed: bool,
+    /// Removal has begun: no new opens.
+    deleting: bool,
+    /// `RLOOP_FLAG_AUTOCLEAR`, as created or turned on by a detach of the open device.
+    autoclear: bool,
+}
+
+/// Why a device cannot be removed now.
+enum Busy {
+    /// Open, and not autoclear.
+    Open,
+    /// Open, autoclear: it goes on its last close.
+    OnLastClose,
+}
+
+/// What a removal does to a device that is open.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IfOpen {
+    /// Refuse with `EBUSY` (`RLOOP_CTL_REMOVE`), unless it is autoclear already.
+    Refuse,
+    /// Turn autoclear on: it goes on its last close (`RLOOP_CTL_DETACH`, as loop's
+    /// `LOOP_CLR_FD`). A disk udev is still probing, or one just unmounted, is not
+    /// refused.
+    Autoclear,
+}
+
+/// What a removal did.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Removal {
+    /// The device is gone.
+    Done,
+    /// The device goes on its last close.
+    OnLastClose,
+}
+
+/// One rloop device: the attached file, its I/O queues and who has it open.
 #[pin_data]
 pub(crate) struct Device {
     pub(crate) index: u32,
-    pub(crate) file: BackingFile,
-    pub(crate) flags: u32,
-    /// Byte offset into the file of sector 0.
-    pub(crate) offset: u64,
-    /// The size limit as given (0: none).
-    pub(crate) sizelimit: u64,
-    pub(crate) read_only: bool,
-    pub(crate) block_size: u32,
-    backing_ino: u64,
-    backing_dev: u32,
-    /// Set once the device is in the registry.
-    attached: AtomicBool,
-    /// Set by the first open after `attached`: only then can a last close autoclear. The
-    /// partition scan of `device_add_disk` opens the disk too, and its `fput` (so its release)
-    /// is deferred to after the create ioctl returns.
-    pub(crate) armed: AtomicBool,
-    /// Set when removal has begun: no new opens.
-    pub(crate) deleting: AtomicBool,
+    pub(crate) attach: Attach,
+    /// The backing file, until the last close of an autoclear device lets it go.
+    #[pin]
+    file: SpinLock<Option<Arc<BackingFile>>>,
+    #[pin]
+    state: Mutex<OpenState>,
     /// Whether discard / write-zeroes were found unsupported (and turned off, logged once).
     pub(crate) discard_off: AtomicBool,
     pub(crate) write_zeroes_off: AtomicBool,
-    pub(crate) pool: IoPool,
-    /// One queue per possible CPU id. The workers hold no reference to the device: they get
-    /// it from each bio's disk.
-    queues: KVec<Arc<CpuQueue>>,
+    pub(crate) pool: IoPool<RloopDisk>,
+    pub(crate) io: IoQueues,
     #[pin]
     remove_work: Work<Device>,
-    pub(crate) registry: Arc<Registry>,
+    registry: Arc<Registry>,
 }
 
 impl_has_work! {
@@ -129,105 +163,140 @@ impl WorkItem for Device {
 }
 
 impl Device {
-    /// Called on each open with the disk's `open_mutex` held.
+    fn autoclear(&self) -> bool {
+        self.state.lock().autoclear
+    }
+
+    /// The backing file, unless the device is going away.
+    pub(crate) fn file(&self) -> Option<Arc<BackingFile>> {
+        self.file.lock().clone()
+    }
+
+    /// An open of the disk (its `open_mutex` held).
     pub(crate) fn opened(&self) -> Result {
-        if self.deleting.load(Ordering::Acquire) {
+        let mut state = self.state.lock();
+        if state.deleting {
             return Err(ENXIO);
         }
-        if self.attached.load(Ordering::Acquire) {
-            self.armed.store(true, Ordering::Release);
-        }
+        state.openers += 1;
         Ok(())
     }
 
-    pub(crate) fn autoclear(&self) -> bool {
-        self.flags & RLOOP_FLAG_AUTOCLEAR != 0
-    }
-
-    /// The queue of the CPU the caller runs on.
-    pub(crate) fn local_queue(&self) -> &Arc<CpuQueue> {
-        // `queues` has `nr_cpu_ids` entries, so the fallback is never taken.
-        let cpu = current_cpu().min(self.queues.len() - 1);
-        &self.queues[cpu]
-    }
-
-    /// Wakes the worker of `queue`.
-    pub(crate) fn kick(&self, queue: &Arc<CpuQueue>) {
-        // Already queued: the queued run will see the new bios.
-        let _ = self.registry.io_wq.enqueue(queue.clone());
-    }
-
-    /// Called on each release with the disk's `open_mutex` held.
-    pub(crate) fn released(this: &Arc<Device>, disk: DiskRef<'_>) {
-        if disk.openers() == 0
-            && this.autoclear()
-            && this.armed.load(Ordering::Acquire)
-            && !this.deleting.swap(true, Ordering::AcqRel)
-        {
-            // `del_gendisk` takes `open_mutex`, which we hold: remove from a worker.
+    /// A release of the disk (its `open_mutex` held). The last close of an armed autoclear
+    /// device lets the backing file go here, in the closing task, so that its last `fput` is
+    /// done before `close()` returns (an `umount` of the backing file system right after
+    /// succeeds); no I/O is left, as the block layer flushed and dropped the disk's page
+    /// cache first. The disk itself goes on a worker: `del_gendisk` takes `open_mutex`.
+    pub(crate) fn released(this: &Arc<Device>) {
+        let remove = {
+            let mut state = this.state.lock();
+            state.openers = state.openers.saturating_sub(1);
+            let remove = state.openers == 0 && state.armed && !state.deleting;
+            if remove {
+                state.deleting = true;
+            }
+            remove
+        };
+        if remove {
+            let file = this.file.lock().take();
+            drop(file);
             let _ = this.registry.removal_wq.enqueue(this.clone());
         }
     }
 
-    fn show(&self, attr: &DiskAttribute, out: &mut SysfsBuffer<'_>) -> Result {
-        let flag = |f: u32| u8::from(self.flags & f != 0);
-        let r = if core::ptr::eq(attr, &ATTR_BACKING_FILE) {
-            out.write_path(&self.file)?;
-            writeln!(out)
-        } else if core::ptr::eq(attr, &ATTR_BACKING_INODE) {
-            writeln!(out, "{}", self.backing_ino)
-        } else if core::ptr::eq(attr, &ATTR_BACKING_DEV) {
-            let (major, minor) = dev_major_minor(self.backing_dev);
-            writeln!(out, "{major}:{minor}")
-        } else if core::ptr::eq(attr, &ATTR_OFFSET) {
-            writeln!(out, "{}", self.offset)
-        } else if core::ptr::eq(attr, &ATTR_SIZELIMIT) {
-            writeln!(out, "{}", self.sizelimit)
-        } else if core::ptr::eq(attr, &ATTR_AUTOCLEAR) {
-            writeln!(out, "{}", flag(RLOOP_FLAG_AUTOCLEAR))
-        } else if core::ptr::eq(attr, &ATTR_PARTSCAN) {
-            writeln!(out, "{}", flag(RLOOP_FLAG_PARTSCAN))
-        } else if core::ptr::eq(attr, &ATTR_DIO) {
-            // Always: rloop never falls back to buffered I/O.
-            writeln!(out, "1")
-        } else {
-            return Err(EIO);
-        };
-        r.map_err(|_| EFBIG)
+    /// Marks the device as going away unless it is open. Under the device's own lock, not
+    /// the disk's `open_mutex`, which is held across I/O (the flush of a last close, a
+    /// partition scan): a device whose storage hangs must not stall anyone else's removal.
+    fn begin_removal(&self, if_open: IfOpen) -> core::result::Result<(), Busy> {
+        let mut state = self.state.lock();
+        if state.openers > 0 {
+            if if_open == IfOpen::Autoclear && !state.autoclear {
+                state.autoclear = true;
+                state.armed = true;
+            }
+            return Err(if state.autoclear {
+                Busy::OnLastClose
+            } else {
+                Busy::Open
+            });
+        }
+        state.deleting = true;
+        Ok(())
     }
 }
 
-/// Sysfs: `/sys/block/rloopN/rloop/*`, the same information as loop's
-/// `/sys/block/loopN/loop/*` plus what losetup gets from `LOOP_GET_STATUS64`.
-static ATTR_BACKING_FILE: DiskAttribute = DiskAttribute::new::<RloopDisk>(c_str!("backing_file"));
-static ATTR_BACKING_INODE: DiskAttribute = DiskAttribute::new::<RloopDisk>(c_str!("backing_inode"));
-static ATTR_BACKING_DEV: DiskAttribute = DiskAttribute::new::<RloopDisk>(c_str!("backing_dev"));
-static ATTR_OFFSET: DiskAttribute = DiskAttribute::new::<RloopDisk>(c_str!("offset"));
-static ATTR_SIZELIMIT: DiskAttribute = DiskAttribute::new::<RloopDisk>(c_str!("sizelimit"));
-static ATTR_AUTOCLEAR: DiskAttribute = DiskAttribute::new::<RloopDisk>(c_str!("autoclear"));
-static ATTR_PARTSCAN: DiskAttribute = DiskAttribute::new::<RloopDisk>(c_str!("partscan"));
-static ATTR_DIO: DiskAttribute = DiskAttribute::new::<RloopDisk>(c_str!("dio"));
-static ATTR_LIST: AttributeList<8> = AttributeList::new([
-    &ATTR_BACKING_FILE,
-    &ATTR_BACKING_INODE,
-    &ATTR_BACKING_DEV,
-    &ATTR_OFFSET,
-    &ATTR_SIZELIMIT,
-    &ATTR_AUTOCLEAR,
-    &ATTR_PARTSCAN,
-    &ATTR_DIO,
-]);
-static ATTR_GROUP: AttributeGroup = AttributeGroup::new(c_str!("rloop"), &ATTR_LIST);
-static ATTR_GROUPS: AttributeGroups = AttributeGroups::new(&ATTR_GROUP);
+/// Sysfs: `/sys/block/rloopN/rloop/*`, what loop has in `/sys/block/loopN/loop/*` plus what
+/// losetup gets from `LOOP_GET_STATUS64`.
+mod attrs {
+    use super::*;
 
-pub(crate) fn show(dev: &Arc<Device>, attr: &DiskAttribute, out: &mut SysfsBuffer<'_>) -> Result {
-    dev.show(attr, out)
+    type Attr = Attribute<RloopDisk>;
+
+    /// A line of text; a page is always enough for the numbers shown here.
+    fn line(out: &mut SysfsBuffer<'_>, args: core::fmt::Arguments<'_>) -> Result {
+        out.write_fmt(args).map_err(|_| EFBIG)?;
+        out.write_char('\n').map_err(|_| EFBIG)
+    }
+
+    fn flag(dev: &Device, flag: u32) -> u8 {
+        u8::from(dev.attach.flag(flag))
+    }
+
+    static BACKING_FILE: Attr = Attr::new(c_str!("backing_file"), |dev, out| {
+        if let Some(file) = dev.file() {
+            out.fill_with(|buf| file.path_into(buf))?;
+        }
+        line(out, format_args!(""))
+    });
+    static BACKING_INODE: Attr = Attr::new(c_str!("backing_inode"), |dev, out| {
+        line(out, format_args!("{}", dev.attach.ino))
+    });
+    static BACKING_DEV: Attr = Attr::new(c_str!("backing_dev"), |dev, out| {
+        let (major, minor) = dev_major_minor(dev.attach.dev);
+        line(out, format_args!("{major}:{minor}"))
+    });
+    static OFFSET: Attr = Attr::new(c_str!("offset"), |dev, out| {
+        line(out, format_args!("{}", dev.attach.offset.bytes()))
+    });
+    static SIZELIMIT: Attr = Attr::new(c_str!("sizelimit"), |dev, out| {
+        line(out, format_args!("{}", dev.attach.sizelimit))
+    });
+    static AUTOCLEAR: Attr = Attr::new(c_str!("autoclear"), |dev, out| {
+        line(out, format_args!("{}", u8::from(dev.autoclear())))
+    });
+    static PARTSCAN: Attr = Attr::new(c_str!("partscan"), |dev, out| {
+        line(out, format_args!("{}", flag(dev, RLOOP_FLAG_PARTSCAN)))
+    });
+    // Always 1: rloop never falls back to buffered I/O.
+    static DIO: Attr = Attr::new(c_str!("dio"), |_, out| line(out, format_args!("1")));
+    static DIO_ALIGN: Attr = Attr::new(c_str!("dio_align"), |dev, out| {
+        let how = if dev.attach.dio_align_reported {
+            "statx"
+        } else {
+            "assumed"
+        };
+        line(out, format_args!("{} {how}", dev.attach.dio_align))
+    });
+
+    static LIST: AttributeList<RloopDisk, 9> = AttributeList::new([
+        &BACKING_FILE,
+        &BACKING_INODE,
+        &BACKING_DEV,
+        &OFFSET,
+        &SIZELIMIT,
+        &AUTOCLEAR,
+        &PARTSCAN,
+        &DIO,
+        &DIO_ALIGN,
+    ]);
+    static GROUP: AttributeGroup<RloopDisk> = AttributeGroup::new(c_str!("rloop"), &LIST);
+    pub(super) static GROUPS: AttributeGroups<RloopDisk> = AttributeGroups::new(&GROUP);
 }
 
 /// A live device: its state and its disk, dropped (deleted, drained, released) together.
 struct Entry {
     device: Arc<Device>,
-    disk: Disk<RloopDisk>,
+    disk: GenDisk<RloopDisk>,
 }
 
 /// A slot of the registry, by index.
@@ -241,12 +310,11 @@ enum Slot {
 /// All devices, by index.
 #[pin_data]
 pub(crate) struct Registry {
+    /// Held only to look a slot up or change it, never across I/O or a disk's locks.
     #[pin]
     slots: Mutex<KVec<Slot>>,
     /// Where every device's per-I/O contexts come from.
-    io_cache: Arc<IoCache>,
-    /// Where the devices' I/O workers run.
-    io_wq: Workqueue,
+    io_cache: Arc<IoCache<RloopDisk>>,
     /// Where autoclear removals run.
     removal_wq: Workqueue,
 }
@@ -257,8 +325,7 @@ impl Registry {
             try_pin_init!(Self {
                 slots <- new_mutex!(KVec::new(), "rloop::slots"),
                 io_cache: Arc::new(IoCache::new(c_str!("rloop_io"))?, GFP_KERNEL)?,
-                io_wq: Workqueue::new_reclaim(c_str!("rloop"))?,
-                removal_wq: Workqueue::new_reclaim(c_str!("rloop_remove"))?,
+                removal_wq: Workqueue::new_io(format_args!("rloop_remove"))?,
             }),
             GFP_KERNEL,
         )
@@ -288,15 +355,35 @@ impl Registry {
         }
     }
 
-    /// Creates `rloopN` for `attach` and returns `N`.
-    pub(crate) fn create(self: &Arc<Self>, attach: Attach) -> Result<u32> {
+    /// Creates `rloopN` for `attach` over `file`. `tell` learns `N` before the disk exists:
+    /// if it fails (the caller cannot be told), nothing is created, so no device is left that
+    /// nobody knows of. An autoclear device is returned open, as a file for the creator to
+    /// hold: its first holder, so that it goes when the creator's last holder does.
+    pub(crate) fn create(
+        self: &Arc<Self>,
+        attach: Attach,
+        file: BackingFile,
+        tell: impl FnOnce(u32) -> Result,
+    ) -> Result<Option<OwnedFile>> {
         let index = self.reserve()?;
-        match self.build(index, attach) {
-            Ok(entry) => {
+        let made = tell(index)
+            .and_then(|()| self.build(index, attach, file))
+            .and_then(|entry| {
+                let holder = if entry.device.autoclear() {
+                    Some(entry.disk.open_file(!entry.device.attach.read_only)?)
+                } else {
+                    None
+                };
+                Ok((entry, holder))
+            });
+        match made {
+            Ok((entry, holder)) => {
                 let device = entry.device.clone();
                 self.set(index, Slot::Live(entry));
-                device.attached.store(true, Ordering::Release);
-                Ok(index)
+                if holder.is_some() {
+                    device.state.lock().armed = true;
+                }
+                Ok(holder)
             }
             Err(e) => {
                 self.set(index, Slot::Free);
@@ -305,63 +392,50 @@ impl Registry {
         }
     }
 
-    fn build(self: &Arc<Self>, index: u32, attach: Attach) -> Result<Entry> {
-        let params = attach.params;
-        let ncpus = nr_cpu_ids();
-        let mut queues = KVec::with_capacity(ncpus, GFP_KERNEL)?;
-        for _ in 0..ncpus {
-            let queue = Arc::pin_init(
-                pin_init!(CpuQueue {
-                    bios <- new_spinlock!(BioList::new(), "rloop::bios"),
-                    work <- new_work!("rloop::io_work"),
-                }),
-                GFP_KERNEL,
-            )?;
-            queues.push(queue, GFP_KERNEL)?;
-        }
+    fn build(self: &Arc<Self>, index: u32, attach: Attach, file: BackingFile) -> Result<Entry> {
+        let file = Arc::new(file, GFP_KERNEL)?;
+        let pool = IoPool::new(&self.io_cache, IO_RESERVE)?;
+        let io = IoQueues::new(index)?;
         let device = Arc::pin_init(
             try_pin_init!(Device {
                 index,
-                file: attach.file,
-                flags: attach.flags,
-                offset: attach.offset,
-                sizelimit: attach.sizelimit,
-                read_only: params.read_only,
-                block_size: params.block_size,
-                backing_ino: attach.ino,
-                backing_dev: attach.dev,
-                attached: AtomicBool::new(false),
-                armed: AtomicBool::new(false),
-                deleting: AtomicBool::new(false),
+                file <- new_spinlock!(Some(file), "rloop::file"),
+                state <- new_mutex!(OpenState {
+                    openers: 0,
+                    armed: false,
+                    deleting: false,
+                    autoclear: attach.flag(RLOOP_FLAG_AUTOCLEAR),
+                }, "rloop::open_state"),
                 discard_off: AtomicBool::new(false),
                 write_zeroes_off: AtomicBool::new(false),
-                pool: IoPool::new(&self.io_cache, IO_RESERVE)?,
-                queues,
+                pool,
+                io,
                 remove_work <- new_work!("rloop::remove_work"),
                 registry: self.clone(),
+                attach,
             }),
             GFP_KERNEL,
         )?;
-        let disk = Disk::new(
+        let disk = rloop_bio::disk_builder(&device.attach)?.build(
             format_args!("rloop{index}"),
-            &params,
             device.clone(),
-            &ATTR_GROUPS,
+            &attrs::GROUPS,
         )?;
+        let a = &device.attach;
         pr_info!(
             "rloop{}: attached, {} bytes at offset {}, {}-byte blocks{}\n",
             index,
-            params.capacity_sectors << 9,
-            device.offset,
-            params.block_size,
-            if params.read_only { ", read-only" } else { "" }
+            a.capacity_sectors << 9,
+            a.offset.bytes(),
+            a.block_size,
+            if a.read_only { ", read-only" } else { "" }
         );
         Ok(Entry { device, disk })
     }
 
-    /// Detaches and removes `rloopN`: `EBUSY` if it is open (unless autoclear, which defers
-    /// the removal to the last close), `ENODEV` if there is no such device.
-    pub(crate) fn remove(&self, index: u32) -> Result {
+    /// Detaches and removes `rloopN`; if it is open, as `if_open` says. `ENODEV` if there is
+    /// no such device.
+    pub(crate) fn remove(&self, index: u32, if_open: IfOpen) -> Result<Removal> {
         let taken = {
             let mut slots = self.slots.lock();
             let slot = slots.get_mut(index as usize).ok_or(ENODEV)?;
@@ -370,27 +444,16 @@ impl Registry {
                 Slot::Busy => return Err(EBUSY),
                 Slot::Free => return Err(ENODEV),
             };
-            // Under `open_mutex`, so that no open slips in between the check and the mark.
-            let open = entry.disk.as_ref().with_open_mutex(|disk| {
-                let open = disk.openers() > 0;
-                if !open {
-                    entry.device.deleting.store(true, Ordering::Release);
-                }
-                open
-            });
-            if open {
-                return if entry.device.autoclear() {
-                    Ok(())
-                } else {
-                    Err(EBUSY)
-                };
+            match entry.device.begin_removal(if_open) {
+                Ok(()) => core::mem::replace(slot, Slot::Busy),
+                Err(Busy::OnLastClose) => return Ok(Removal::OnLastClose),
+                Err(Busy::Open) => return Err(EBUSY),
             }
-            core::mem::replace(slot, Slot::Busy)
         };
         if let Slot::Live(entry) = taken {
             self.finish_removal(index, entry);
         }
-        Ok(())
+        Ok(Removal::Done)
     }
 
     /// The autoclear removal of `device`, unless it is already gone.
@@ -412,8 +475,8 @@ impl Registry {
         }
     }
 
-    /// Deletes the disk, waits for its bios, then frees the index. Outside the registry lock:
-    /// this waits for I/O.
+    /// Deletes the disk, waits for its bios, then frees the index. Outside the registry
+    /// lock: this waits for I/O.
     fn finish_removal(&self, index: u32, entry: Entry) {
         drop(entry.disk);
         drop(entry.device);
@@ -430,7 +493,7 @@ impl Registry {
                 let mut slots = self.slots.lock();
                 slots.iter_mut().enumerate().find_map(|(i, slot)| {
                     if let Slot::Live(e) = slot {
-                        e.device.deleting.store(true, Ordering::Release);
+                        e.device.state.lock().deleting = true;
                         Some((i, core::mem::replace(slot, Slot::Busy)))
                     } else {
                         None
@@ -442,8 +505,6 @@ impl Registry {
                 _ => break,
             }
         }
-        // Workers still holding a device reference end before the registry goes.
-        self.io_wq.flush();
     }
 }
 

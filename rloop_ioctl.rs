@@ -1,19 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The control ioctls of `/dev/rloop-control`: copy-in, validation, create+attach, remove.
+//! The ioctls: create+attach and remove on `/dev/rloop-control`, `RLOOP_SET_CAPACITY` on a
+//! device.
 //!
-//! Every number here comes from user space: it is checked before use, with checked
-//! arithmetic (an overflow under `CONFIG_RUST_OVERFLOW_CHECKS` would panic the kernel).
+//! Every number here comes from user space and is checked before use, by the rules of
+//! `rloop_rules.rs` (an overflow under `CONFIG_RUST_OVERFLOW_CHECKS` would panic the
+//! kernel).
 
-use crate::rloop_sys::{eoverflow, BackingFile, ControlOps, DiskParams, DiskRef, FileKind};
+#![forbid(unsafe_code)]
+
+use crate::backing::{BackingFile, DioAlign, FileKind};
+use crate::block::{DiskRef, OpenMode};
+use crate::kernel_extras::{capable_sys_admin, eoverflow, ControlOps};
+use crate::rloop_bio::RloopDisk;
+use crate::rloop_rules::{self, Refusal};
 use crate::rloop_uapi::{
-    RloopConfig, RLOOP_CONFIG_SIZE_V1, RLOOP_CTL_CREATE, RLOOP_CTL_REMOVE, RLOOP_FLAGS_ALL,
-    RLOOP_FLAG_PARTSCAN, RLOOP_FLAG_READ_ONLY, RLOOP_SET_CAPACITY,
+    RloopConfig, RLOOP_CONFIG_SIZE_V1, RLOOP_CTL_CREATE, RLOOP_CTL_DETACH, RLOOP_CTL_REMOVE,
+    RLOOP_FLAGS_ALL, RLOOP_FLAG_READ_ONLY, RLOOP_SET_CAPACITY,
 };
-use crate::{rloop_sys::capable_sys_admin, Attach, Device, Registry};
-use kernel::{prelude::*, sync::Arc, uaccess::UserSlice};
+use crate::{Attach, Device, IfOpen, Registry, Removal};
+use kernel::{page::PAGE_SIZE, prelude::*, sync::Arc, uaccess::UserSlice};
 
-/// The ioctl handler of the control node.
+/// The rules' errnos are the kernel's.
+const _: () = {
+    use kernel::bindings;
+    assert!(rloop_rules::errno::EIO == bindings::EIO as i32);
+    assert!(rloop_rules::errno::EAGAIN == bindings::EAGAIN as i32);
+    assert!(rloop_rules::errno::ENOMEM == bindings::ENOMEM as i32);
+    assert!(rloop_rules::errno::EBUSY == bindings::EBUSY as i32);
+    assert!(rloop_rules::errno::EINVAL == bindings::EINVAL as i32);
+};
+
+/// The ioctls of the control node.
 pub(crate) struct Control;
 
 impl ControlOps for Control {
@@ -24,147 +42,138 @@ impl ControlOps for Control {
             return Err(EPERM);
         }
         match cmd {
-            RLOOP_CTL_CREATE => create(registry, arg).map(|()| 0),
-            RLOOP_CTL_REMOVE => {
+            RLOOP_CTL_CREATE => create(registry, arg),
+            RLOOP_CTL_REMOVE | RLOOP_CTL_DETACH => {
                 let index = u32::try_from(arg).map_err(|_| ENODEV)?;
-                registry.remove(index).map(|()| 0)
+                let if_open = if cmd == RLOOP_CTL_DETACH {
+                    IfOpen::Autoclear
+                } else {
+                    IfOpen::Refuse
+                };
+                match registry.remove(index, if_open)? {
+                    Removal::Done => Ok(0),
+                    Removal::OnLastClose => Ok(i32::from(cmd == RLOOP_CTL_DETACH)),
+                }
             }
             _ => Err(ENOTTY),
         }
     }
 }
 
-fn create(registry: &Arc<Registry>, arg: usize) -> Result {
+/// `RLOOP_CTL_CREATE`: 0, or for an autoclear device a new descriptor of it, the creator's
+/// hold on it.
+fn create(registry: &Arc<Registry>, arg: usize) -> Result<i32> {
     let (mut reader, mut writer) =
         UserSlice::new(arg, core::mem::size_of::<RloopConfig>()).reader_writer();
     let mut config: RloopConfig = reader.read()?;
     check_config(&config)?;
-    let attach = resolve(BackingFile::from_fd(config.fd)?, &config)?;
-    let index = registry.create(attach)?;
-    config.index = index;
-    if let Err(e) = writer.write(&config) {
-        // User space cannot learn the index: do not leave a device it does not know of.
-        let _ = registry.remove(index);
-        return Err(e);
+    let file = BackingFile::from_fd(config.fd)?;
+    let attach = resolve(&file, &config)?;
+    // The index is copied out before the disk is made: removing a disk after a failed
+    // copy-out could find it already opened by a partition scan or by udev.
+    let holder = registry.create(attach, file, |index| {
+        config.index = index;
+        writer.write(&config)
+    })?;
+    match holder {
+        Some(file) => file.into_fd(),
+        None => Ok(0),
     }
-    Ok(())
+}
+
+fn errno(refusal: Refusal) -> Error {
+    pr_debug!("create refused: {}\n", refusal.rule());
+    match refusal {
+        Refusal::Invalid(_) => EINVAL,
+        Refusal::Overflow(_) => eoverflow(),
+    }
 }
 
 /// The checks that need nothing but the structure.
 fn check_config(config: &RloopConfig) -> Result {
-    if config.size != RLOOP_CONFIG_SIZE_V1 {
+    if config.size != RLOOP_CONFIG_SIZE_V1
+        || config.flags & !RLOOP_FLAGS_ALL != 0
+        || config.reserved0 != 0
+        || config.reserved.iter().any(|&r| r != 0)
+    {
         return Err(EINVAL);
     }
-    if config.flags & !RLOOP_FLAGS_ALL != 0 {
-        return Err(EINVAL);
-    }
-    if config.reserved0 != 0 || config.reserved.iter().any(|&r| r != 0) {
-        return Err(EINVAL);
-    }
-    if config.sizelimit != 0 {
-        // The end of the window must be a file position.
-        let end = config
-            .offset
-            .checked_add(config.sizelimit)
-            .ok_or(eoverflow())?;
-        i64::try_from(end).map_err(|_| eoverflow())?;
-    }
-    i64::try_from(config.offset).map_err(|_| eoverflow())?;
+    rloop_rules::check_window(config.offset, config.sizelimit).map_err(errno)?;
     Ok(())
 }
 
-/// The bytes of a `size`-byte file a device exposes from `offset`, at most `sizelimit` (0: no
-/// limit), in whole blocks.
-fn window_len(size: u64, offset: u64, sizelimit: u64, block_size: u32) -> u64 {
-    let available = size.saturating_sub(offset);
-    let len = match sizelimit {
-        0 => available,
-        limit => limit.min(available),
-    };
-    // `checked_rem` rather than `%`: no division-by-zero panic path in the kernel.
-    len - len.checked_rem(u64::from(block_size)).unwrap_or(len)
-}
-
-/// Ioctls on `/dev/rloopN` itself.
-pub(crate) fn device_ioctl(dev: &Device, disk: DiskRef<'_>, cmd: u32, _arg: usize) -> Result<i32> {
-    match cmd {
-        RLOOP_SET_CAPACITY => {
-            // The file may have grown or shrunk: take its size now. Past a shrunk end, I/O
-            // fails with short reads and writes.
-            let size = dev.file.attrs()?.size;
-            let len = window_len(size, dev.offset, dev.sizelimit, dev.block_size);
-            disk.set_capacity_and_notify(len >> 9);
-            pr_info!("rloop{}: capacity now {} bytes\n", dev.index, len);
-            Ok(0)
-        }
-        _ => Err(ENOTTY),
-    }
-}
-
-/// A block size a disk can have: a power of two from 512 to `PAGE_SIZE`.
-fn valid_block_size(size: u32) -> bool {
-    size.is_power_of_two() && (512..=kernel::page::PAGE_SIZE as u32).contains(&size)
-}
-
-/// Checks the backing file against the request and works out the disk's geometry.
-fn resolve(file: BackingFile, config: &RloopConfig) -> Result<Attach> {
+/// Checks the backing file against the request and works out the device's geometry.
+fn resolve(file: &BackingFile, config: &RloopConfig) -> Result<Attach> {
     if file.kind() == FileKind::Other {
         return Err(EINVAL);
     }
     if !file.can_read() {
         return Err(EBADF);
     }
-    if !file.can_direct_io() {
-        pr_warn!(
-            "fd {}: the backing file cannot do direct I/O; rloop does no buffered I/O\n",
-            config.fd
-        );
-        return Err(EINVAL);
-    }
     let attrs = file.attrs()?;
-
-    // The smallest unit the file takes direct I/O in: below it the block layer must refuse
-    // I/O before it reaches us.
-    let inherited = match attrs.dio_offset_align {
-        0 => file.bdev_logical_block_size().unwrap_or(512),
-        align => align,
+    // The smallest unit the file takes direct I/O in: the block size, so that the block
+    // layer refuses anything smaller before it reaches us.
+    // A file system that does not say (tmpfs) but takes `O_DIRECT` gets its device's block
+    // size, or 512; sysfs `dio_align` says it was assumed.
+    let (inherited, mem_align, reported) = match attrs.dio {
+        DioAlign::Aligned { offset, memory } if file.can_direct_io() => (offset, memory, true),
+        DioAlign::Unknown if file.can_direct_io() => {
+            (file.bdev_logical_block_size().unwrap_or(512), 0, false)
+        }
+        _ => {
+            pr_warn!(
+                "fd {}: the backing file cannot do direct I/O; rloop does no buffered I/O\n",
+                config.fd
+            );
+            return Err(EINVAL);
+        }
     };
-    if !valid_block_size(inherited) {
-        return Err(EINVAL);
-    }
-    let block_size = match config.block_size {
-        0 => inherited,
-        bs if valid_block_size(bs) && bs >= inherited => bs,
-        _ => return Err(EINVAL),
-    };
-    if config.offset.checked_rem(u64::from(block_size)) != Some(0) || config.offset >= attrs.size {
-        return Err(EINVAL);
-    }
-    let len = window_len(attrs.size, config.offset, config.sizelimit, block_size);
-    if len == 0 {
-        return Err(EINVAL);
-    }
+    let page_size = PAGE_SIZE as u32;
+    let block_size =
+        rloop_rules::choose_block_size(config.block_size, inherited, page_size).map_err(errno)?;
+    let offset = rloop_rules::check_window(config.offset, config.sizelimit).map_err(errno)?;
+    let len = rloop_rules::window_len(attrs.size, config.offset, config.sizelimit, block_size)
+        .map_err(errno)?;
 
     let read_only = config.flags & RLOOP_FLAG_READ_ONLY != 0 || !file.can_write();
-    let dma_alignment = block_size
-        .max(attrs.dio_mem_align)
-        .checked_sub(1)
-        .ok_or(EINVAL)?;
-    let params = DiskParams {
-        block_size,
-        dma_alignment,
-        capacity_sectors: len >> 9,
-        read_only,
-        partscan: config.flags & RLOOP_FLAG_PARTSCAN != 0,
-        rotational: file.is_rotational(),
-    };
     Ok(Attach {
         flags: config.flags | if read_only { RLOOP_FLAG_READ_ONLY } else { 0 },
-        offset: config.offset,
+        offset,
         sizelimit: config.sizelimit,
         ino: attrs.ino,
         dev: attrs.dev,
-        params,
-        file,
+        dio_align: inherited,
+        dio_align_reported: reported,
+        block_size,
+        dma_alignment: block_size.max(mem_align),
+        capacity_sectors: len >> 9,
+        read_only,
+        rotational: file.is_rotational(),
     })
+}
+
+/// Ioctls on `/dev/rloopN` itself.
+pub(crate) fn device_ioctl(
+    dev: &Device,
+    disk: DiskRef<'_, RloopDisk>,
+    mode: OpenMode,
+    cmd: u32,
+    _arg: usize,
+) -> Result<i32> {
+    match cmd {
+        RLOOP_SET_CAPACITY => {
+            // As loop's `LOOP_SET_CAPACITY`: a change to the device asks for write access.
+            if !mode.can_write() && !capable_sys_admin() {
+                return Err(EPERM);
+            }
+            // The file may have grown or shrunk: take its size now. Past a shrunk end, I/O
+            // fails with short reads and writes.
+            let a = &dev.attach;
+            let size = dev.file().ok_or(ENXIO)?.attrs()?.size;
+            let len = rloop_rules::resized_len(size, a.offset.bytes(), a.sizelimit, a.block_size);
+            disk.set_capacity_and_notify(len >> 9);
+            Ok(0)
+        }
+        _ => Err(ENOTTY),
+    }
 }

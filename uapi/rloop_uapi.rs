@@ -19,7 +19,11 @@ pub const RLOOP_DISK_PREFIX: &str = "rloop";
 
 /// The disk is read-only even if the file could be written.
 pub const RLOOP_FLAG_READ_ONLY: u32 = 1 << 0;
-/// The device is detached and removed when its last opener closes it.
+/// The device is detached and removed when its last opener closes it. The
+/// create returns a descriptor open on the new device, the first opener:
+/// the device lives while it or a later opener holds the device (udev's
+/// probes meanwhile do not count as the last close), and goes when the last
+/// one closes, also when its creator dies without closing.
 pub const RLOOP_FLAG_AUTOCLEAR: u32 = 1 << 2;
 /// Partitions on the disk are scanned and exposed.
 pub const RLOOP_FLAG_PARTSCAN: u32 = 1 << 3;
@@ -75,7 +79,9 @@ const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
 }
 
 /// `_IOWR('L', 0xa0, struct rloop_config)`: create a disk and attach a file
-/// in one step. Returns 0 and sets `index`.
+/// in one step. Sets `index` and returns 0, or with [`RLOOP_FLAG_AUTOCLEAR`]
+/// a new close-on-exec descriptor open on the disk (read-write unless the
+/// disk is read-only).
 pub const RLOOP_CTL_CREATE: u32 = ioc(
     IOC_READ | IOC_WRITE,
     0xa0,
@@ -83,6 +89,10 @@ pub const RLOOP_CTL_CREATE: u32 = ioc(
 );
 /// `_IO('L', 0xa1)`: detach and remove the disk whose index is the argument.
 pub const RLOOP_CTL_REMOVE: u32 = ioc(IOC_NONE, 0xa1, 0);
+/// `_IO('L', 0xa3)`: detach and remove the disk whose index is the
+/// argument, as `losetup -d` does: returns 0 if it is gone; if it is open,
+/// turns autoclear on and returns 1: it goes on its last close.
+pub const RLOOP_CTL_DETACH: u32 = ioc(IOC_NONE, 0xa3, 0);
 /// `_IO('L', 0xa2)` on `/dev/rloopN`: re-read the backing file's size.
 pub const RLOOP_SET_CAPACITY: u32 = ioc(IOC_NONE, 0xa2, 0);
 

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Direct I/O of a bio's data on a [`BackingFile`]: a `kiocb` with `IOCB_DIRECT` and an
+//! `iov_iter` over the bio's own vector, through the file's `read_iter`/`write_iter`, as
+//! loop's `lo_rw_aio()` does. The per-I/O context comes from an [`IoPool`].
+//!
+//! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h),
+//! [`include/linux/uio.h`](srctree/include/linux/uio.h).
+
+use super::BackingFile;
+use crate::bindings_ext::{
+    rloop_helper_file_read_iter, rloop_helper_file_write_iter, rloop_helper_kiocb_end_write,
+    rloop_helper_kiocb_start_write, rloop_helper_kmem_cache_create, rloop_helper_mempool_alloc,
+    rloop_helper_mempool_create_slab_pool, EIOCBQUEUED, GFP_NOIO, IOCB_DSYNC, SLAB_HWCACHE_ALIGN,
+};
+use crate::block::{Bio, Operations};
+use crate::rloop_rules::FilePos;
+use core::{
+    marker::PhantomData,
+    ptr::{self, NonNull},
+    sync::atomic::{AtomicIsize, AtomicUsize, Ordering},
+};
+use kernel::{
+    bindings,
+    ffi::{c_int, c_long, c_uint},
+    prelude::*,
+    str::CStr,
+    sync::Arc,
+};
+
+/// The driver side of direct I/O: who gets the bio back when the file is done with it.
+pub(crate) trait Completion: Operations {
+    /// A read or write from [`IoPool::submit`] finished with `result`: the bytes
+    /// transferred or a negative errno. Runs in whatever context the file system completes
+    /// in, interrupt context included.
+    fn direct_io_done(bio: Bio<Self>, result: isize);
+}
+
+/// What a direct I/O does with the bio's data.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum DirectOp {
+    /// Read the file into it.
+    Read,
+    /// Write it to the file.
+    Write,
+    /// Write it, durable when done (`IOCB_DSYNC`: the file system syncs this range and
+    /// the metadata it needs, not the whole file).
+    WriteDsync,
+}
+
+impl DirectOp {
+    fn writes(self) -> bool {
+        self != DirectOp::Read
+    }
+}
+
+/// The per-I/O context: the `kiocb`, the iterator over the bio's vector and the bio.
+///
+/// Two references (`refs`): one for `ki_complete`, one for the submitter. File systems touch
+/// the iocb after `read_iter` returned `-EIOCBQUEUED` (ext4's `file_accessed(iocb->ki_filp)`),
+/// possibly after `ki_complete` ran, so the context lives until both are done, as loop's
+/// `cmd->ref` does.
+///
+/// # Invariants
+///
+/// `iocb` is the first field (`ki_complete` finds the context from it); `pool` is the live
+/// mempool the context came from; `bio` is `Some` until [`DirectIo::finish`].
+#[repr(C)]
+struct DirectIo<T: Completion> {
+    iocb: bindings::kiocb,
+    iter: bindings::iov_iter,
+    /// Held until the I/O is done: `ki_filp` is used until then.
+    file: Arc<BackingFile>,
+    bio: Option<Bio<T>>,
+    op: DirectOp,
+    pool: NonNull<bindings::mempool_t>,
+    refs: AtomicUsize,
+    ret: AtomicIsize,
+}
+
+impl<T: Completion> DirectIo<T> {
+    /// `ki_complete`: may run in interrupt context, before or after `submit` returns.
+    ///
+    /// # Safety
+    ///
+    /// `iocb` must be the `iocb` of a `DirectIo<T>` whose I/O was queued (`-EIOCBQUEUED`),
+    /// completed once.
+    unsafe extern "C" fn complete_callback(iocb: *mut bindings::kiocb, ret: c_long) {
+        let io = iocb.cast::<Self>();
+        // SAFETY: `iocb` is the first field of a `repr(C)` `DirectIo<T>` (caller's guarantee)
+        // whose completion reference we now own.
+        unsafe {
+            (*io).ret.store(ret as isize, Ordering::Relaxed);
+            Self::put(io);
+        }
+    }
+
+    /// Drops one reference; the last one finishes the I/O.
+    ///
+    /// # Safety
+    ///
+    /// `io` must be live and the caller must own one of its references.
+    unsafe fn put(io: *mut Self) {
+        // SAFETY: The caller owns a reference, so `io` is live. `AcqRel` makes the other
+        // side's `ret` visible to whoever finishes.
+        if unsafe { (*io).refs.fetch_sub(1, Ordering::AcqRel) } == 1 {
+            // SAFETY: That was the last reference.
+            unsafe { Self::finish(io) };
+        }
+    }
+
+    /// Ends freeze protection, frees the context and hands the bio back to the driver.
+    ///
+    /// # Safety
+    ///
+    /// Nothing else may use `io` any more.
+    unsafe fn finish(io: *mut Self) {
+        // SAFETY: `io` is ours alone. `kiocb_end_write` pairs the `kiocb_start_write` of
+        // `submit`; the context holds the file. The element (and with it the file
+        // reference) goes back before the bio is handed on: ending the last bio may free
+        // the pool.
+        let (bio, ret) = unsafe {
+            if (*io).op.writes() {
+                rloop_helper_kiocb_end_write(&raw mut (*io).iocb);
+            }
+            let bio = (*io).bio.take();
+            let ret = (*io).ret.load(Ordering::Relaxed);
+            let pool = (*io).pool;
+            ptr::drop_in_place(io);
+            bindings::mempool_free(io.cast(), pool.as_ptr());
+            (bio, ret)
+        };
+        if let Some(bio) = bio {
+            T::direct_io_done(bio, ret);
+        }
+        // The last step, after which no module data is touched: the reference taken in
+        // `submit` (see there).
+        // SAFETY: `submit` took this reference for this I/O.
+        unsafe { bindings::module_put(&raw mut bindings::__this_module) };
+    }
+}
+
+/// The slab cache the per-I/O contexts of every [`IoPool<T>`] come from.
+///
+/// # Invariants
+///
+/// `cache` is a live slab cache of objects the size of `DirectIo<T>`, destroyed on drop.
+pub(crate) struct IoCache<T: Completion> {
+    cache: NonNull<bindings::kmem_cache>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: Slab caches are used from any thread and context.
+unsafe impl<T: Completion> Send for IoCache<T> {}
+// SAFETY: Slab caches are used from any thread and context.
+unsafe impl<T: Completion> Sync for IoCache<T> {}
+
+impl<T: Completion> IoCache<T> {
+    /// Creates the cache, named `name` in `/proc/slabinfo`.
+    pub(crate) fn new(name: &'static CStr) -> Result<Self> {
+        let size = c_uint::try_from(core::mem::size_of::<DirectIo<T>>()).map_err(|_| EINVAL)?;
+        // SAFETY: `name` is static.
+        let cache =
+            unsafe { rloop_helper_kmem_cache_create(name.as_char_ptr(), size, SLAB_HWCACHE_ALIGN) };
+        // INVARIANT: A non-null return is a live cache of `DirectIo<T>`-sized objects.
+        Ok(Self {
+            cache: NonNull::new(cache).ok_or(ENOMEM)?,
+            _p: PhantomData,
+        })
+    }
+}
+
+impl<T: Completion> Drop for IoCache<T> {
+    fn drop(&mut self) {
+        // SAFETY: The cache is live; every pool holds an `Arc` of it and gives its objects
+        // back before it drops that, so no object is out.
+        unsafe { bindings::kmem_cache_destroy(self.cache.as_ptr()) };
+    }
+}
+
+/// Per-I/O contexts with a reserve, so that reads and writes make progress under memory
+/// pressure, as a device on the writeback path must.
+///
+/// # Invariants
+///
+/// `pool` is a live mempool over the cache of `_cache`.
+pub(crate) struct IoPool<T: Completion> {
+    pool: NonNull<bindings::mempool_t>,
+    // Dropped after `pool` (declaration order): the pool gives its reserve back to it.
+    _cache: Arc<IoCache<T>>,
+}
+
+// SAFETY: mempools are used from any thread and context.
+unsafe impl<T: Completion> Send for IoPool<T> {}
+// SAFETY: mempools are used from any thread and context.
+unsafe impl<T: Completion> Sync for IoPool<T> {}
+
+impl<T: Completion> IoPool<T> {
+    /// A pool of contexts from `cache`, holding `reserved` of them in reserve.
+    pub(crate) fn new(cache: &Arc<IoCache<T>>, reserved: u32) -> Result<Self> {
+        let reserved = c_int::try_from(reserved).map_err(|_| EINVAL)?;
+        // SAFETY: The cache is live, and outlives the pool, which holds an `Arc` of it.
+        let pool = unsafe { rloop_helper_mempool_create_slab_pool(reserved, cache.cache.as_ptr()) };
+        // INVARIANT: The pool was created over `cache`.
+        Ok(Self {
+            pool: NonNull::new(pool).ok_or(ENOMEM)?,
+            _cache: cache.clone(),
+        })
+    }
+
+    /// Reads or writes the bio's data at `pos` of `file` with direct I/O, through the file's
+    /// `read_iter`/`write_iter`, using the bio's own vector. [`Completion::direct_io_done`]
+    /// gets the bio back, from this call or from the file system's completion.
+    ///
+    /// A write holds the file system's freeze protection (`kiocb_start_write`) until it
+    /// completes: on a frozen file system it waits here for the thaw.
+    pub(crate) fn submit(&self, file: Arc<BackingFile>, bio: Bio<T>, pos: FilePos, op: DirectOp) {
+        // SAFETY: The pool is live. With `__GFP_DIRECT_RECLAIM` in `GFP_NOIO`, `mempool_alloc`
+        // waits for an element rather than fail.
+        let io = unsafe { rloop_helper_mempool_alloc(self.pool.as_ptr(), GFP_NOIO) };
+        let Some(io) = NonNull::new(io.cast::<DirectIo<T>>()) else {
+            drop(file);
+            return T::direct_io_done(bio, ENOMEM.to_errno() as isize);
+        };
+        let io = io.as_ptr();
+        // The file system may complete the I/O in a context the module cannot wait for at
+        // unload (a work item of its own, say), running our `ki_complete` and, through it,
+        // the driver's completion. Ending the bio can let the disk, and with it the module,
+        // go; so each I/O holds a module reference, dropped as the completion's last step:
+        // `rmmod` fails with `EBUSY` while a completion is still running module code rather
+        // than free the code under it.
+        // SAFETY: The module is live: we are running its code.
+        unsafe { bindings::__module_get(&raw mut bindings::__this_module) };
+        let data = bio.bvec_array();
+        let ioprio = bio.ioprio();
+        let f = file.as_raw();
+        // SAFETY: `io` is an element of `DirectIo<T>` size, ours until `finish` frees it; the
+        // bio, moved into it, keeps its vector valid; `f` is live while `file` is, and the
+        // disk's data that holds `file` outlives the bio.
+        let ret = unsafe {
+            ptr::write(
+                io,
+                DirectIo {
+                    // SAFETY: `kiocb` and `iov_iter` are plain data; all zeroes is "nothing".
+                    iocb: core::mem::zeroed(),
+                    iter: core::mem::zeroed(),
+                    file,
+                    bio: Some(bio),
+                    op,
+                    pool: self.pool,
+                    refs: AtomicUsize::new(2),
+                    ret: AtomicIsize::new(0),
+                },
+            );
+            let iocb = &raw mut (*io).iocb;
+            (*iocb).ki_filp = f;
+            (*iocb).ki_pos = pos.get();
+            (*iocb).ki_flags = bindings::IOCB_DIRECT as c_int
+                | if op == DirectOp::WriteDsync {
+                    IOCB_DSYNC
+                } else {
+                    0
+                };
+            (*iocb).ki_ioprio = ioprio;
+            (*iocb).ki_complete = Some(DirectIo::<T>::complete_callback);
+            let iter = &raw mut (*io).iter;
+            let dir = if op.writes() {
+                bindings::ITER_SOURCE
+            } else {
+                bindings::ITER_DEST
+            };
+            // The iterator starts at the first entry the bio covers and skips what its
+            // `bi_bvec_done` says is done: a bio split inside an entry (md raid0 does) starts
+            // in the middle of it.
+            bindings::iov_iter_bvec(iter, dir, data.first, data.nr_segs, data.skip + data.len);
+            bindings::iov_iter_advance(iter, data.skip);
+            if op.writes() {
+                rloop_helper_kiocb_start_write(iocb);
+                rloop_helper_file_write_iter(f, iocb, iter)
+            } else {
+                rloop_helper_file_read_iter(f, iocb, iter)
+            }
+        };
+        // SAFETY: `io` is live: we still hold the submitter's reference.
+        unsafe {
+            if ret == EIOCBQUEUED {
+                DirectIo::put(io);
+            } else {
+                // Not queued: the file system will not call `ki_complete`, so both
+                // references are ours.
+                (*io).ret.store(ret, Ordering::Relaxed);
+                DirectIo::finish(io);
+            }
+        }
+    }
+}
+
+impl<T: Completion> Drop for IoPool<T> {
+    fn drop(&mut self) {
+        // SAFETY: The pool is live and no element is out: each `DirectIo` goes back before
+        // its bio is handed on, and the pool's owner outlives its bios.
+        unsafe { bindings::mempool_destroy(self.pool.as_ptr()) };
+    }
+}

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`BackingFile`]: a file taken from a descriptor, and what a loop-style driver asks of it
+//! besides reads and writes: what it is, its size and direct-I/O alignment, fsync,
+//! fallocate, its path.
+//!
+//! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
+
+use crate::bindings_ext::{
+    rloop_helper_bdev_logical_block_size, rloop_helper_bdev_nonrot, rloop_helper_bdev_nr_sectors,
+    rloop_helper_file_inode, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE,
+    FMODE_CAN_ODIRECT, FMODE_READ, FMODE_WRITE,
+};
+use crate::rloop_rules::FilePos;
+use core::ptr::{self, NonNull};
+use kernel::{
+    bindings,
+    error::{from_err_ptr, to_result},
+    ffi::{c_char, c_int, c_uint},
+    prelude::*,
+    str::CStr,
+};
+
+/// The kinds of file a backing file can be.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum FileKind {
+    /// `S_IFREG`.
+    Regular,
+    /// `S_IFBLK`.
+    BlockDevice,
+    /// Anything else: directories, pipes, sockets, character devices, ...
+    Other,
+}
+
+/// What the file system says of direct-I/O alignment (`STATX_DIOALIGN`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum DioAlign {
+    /// Direct I/O must be aligned to `offset` bytes in the file and `memory` bytes in memory.
+    Aligned {
+        /// `dio_offset_align`.
+        offset: u32,
+        /// `dio_mem_align`.
+        memory: u32,
+    },
+    /// The file system answered, and this file cannot do direct I/O (`dio_offset_align` 0):
+    /// ext4 `data=journal`, verity, fscrypt without inline encryption.
+    Unsupported,
+    /// The file system does not answer `STATX_DIOALIGN` (tmpfs, network file systems).
+    Unknown,
+}
+
+/// What `vfs_getattr` says of a backing file.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FileAttrs {
+    /// Size in bytes (of the device, for a block device).
+    pub(crate) size: u64,
+    /// Inode number.
+    pub(crate) ino: u64,
+    /// The device holding the inode (`st_dev`).
+    pub(crate) dev: u32,
+    /// Direct-I/O alignment.
+    pub(crate) dio: DioAlign,
+}
+
+/// How [`BackingFile::fallocate`] changes a range; the file's size never changes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Fallocate {
+    /// `FALLOC_FL_PUNCH_HOLE`: deallocate.
+    PunchHole,
+    /// `FALLOC_FL_ZERO_RANGE`: zero, keeping the blocks allocated.
+    ZeroRange,
+}
+
+/// A reference to an open file, taken from a file descriptor.
+///
+/// # Invariants
+///
+/// `file` is a file we hold a reference to (`fget`), given back with `fput`.
+pub(crate) struct BackingFile {
+    file: NonNull<bindings::file>,
+}
+
+// SAFETY: File references may be used and dropped on any thread.
+unsafe impl Send for BackingFile {}
+// SAFETY: The methods only read fields fixed at open or call thread-safe VFS functions.
+unsafe impl Sync for BackingFile {}
+
+impl BackingFile {
+    /// The file open at `fd` in the calling process. `EBADF` for a bad descriptor and for an
+    /// `O_PATH` one (`fget` ignores those).
+    pub(crate) fn from_fd(fd: i32) -> Result<Self> {
+        let fd = c_uint::try_from(fd).map_err(|_| EBADF)?;
+        // SAFETY: `fget` takes any number.
+        let file = unsafe { bindings::fget(fd) };
+        // INVARIANT: A non-null `fget` result carries a reference.
+        Ok(Self {
+            file: NonNull::new(file).ok_or(EBADF)?,
+        })
+    }
+
+    /// The C file, live while `self` is.
+    pub(super) fn as_raw(&self) -> *mut bindings::file {
+        self.file.as_ptr()
+    }
+
+    fn inode(&self) -> *mut bindings::inode {
+        // SAFETY: The file is live.
+        unsafe { rloop_helper_file_inode(self.as_raw()) }
+    }
+
+    fn mode(&self) -> u32 {
+        // SAFETY: The file is live; `f_mode` is set at open.
+        unsafe { (*self.as_raw()).f_mode }
+    }
+
+    /// What kind of file this is.
+    pub(crate) fn kind(&self) -> FileKind {
+        // SAFETY: The inode of a live file is live; its type bits never change.
+        let mode = u32::from(unsafe { (*self.inode()).i_mode }) & bindings::S_IFMT;
+        match mode {
+            bindings::S_IFREG => FileKind::Regular,
+            bindings::S_IFBLK => FileKind::BlockDevice,
+            _ => FileKind::Other,
+        }
+    }
+
+    /// Whether the file was opened for reading and has `read_iter`.
+    pub(crate) fn can_read(&self) -> bool {
+        // SAFETY: The file is live; `f_op` is set at open.
+        let has = unsafe { (*(*self.as_raw()).f_op).read_iter.is_some() };
+        self.mode() & FMODE_READ != 0 && has
+    }
+
+    /// Whether the file was opened for writing and has `write_iter`.
+    pub(crate) fn can_write(&self) -> bool {
+        // SAFETY: The file is live; `f_op` is set at open.
+        let has = unsafe { (*(*self.as_raw()).f_op).write_iter.is_some() };
+        self.mode() & FMODE_WRITE != 0 && has
+    }
+
+    /// Whether the file system takes `O_DIRECT` for the file (`FMODE_CAN_ODIRECT`).
+    pub(crate) fn can_direct_io(&self) -> bool {
+        self.mode() & FMODE_CAN_ODIRECT != 0
+    }
+
+    /// The block device behind the file: the file itself if it is one, else its file
+    /// system's device, if it has one.
+    fn bdev(&self) -> Option<NonNull<bindings::block_device>> {
+        // SAFETY: The file and its inode are live. An open block-device file gives its device
+        // through `file_bdev` (its `f_inode` is the device node's, on devtmpfs say); for other
+        // files the super block is live and `s_bdev` fixed while it is mounted.
+        let bdev = unsafe {
+            if self.kind() == FileKind::BlockDevice {
+                bindings::file_bdev(self.as_raw())
+            } else {
+                (*(*self.inode()).i_sb).s_bdev
+            }
+        };
+        NonNull::new(bdev)
+    }
+
+    /// The logical block size of the block device behind the file, if there is one.
+    pub(crate) fn bdev_logical_block_size(&self) -> Option<u32> {
+        let bdev = self.bdev()?;
+        // SAFETY: The device is live while the file is open.
+        Some(unsafe { rloop_helper_bdev_logical_block_size(bdev.as_ptr()) })
+    }
+
+    /// Whether the block device behind the file spins (`false` if there is none).
+    pub(crate) fn is_rotational(&self) -> bool {
+        let Some(bdev) = self.bdev() else {
+            return false;
+        };
+        // SAFETY: The device is live while the file is open.
+        !unsafe { rloop_helper_bdev_nonrot(bdev.as_ptr()) }
+    }
+
+    /// Size, identity and direct-I/O alignment of the file.
+    pub(crate) fn attrs(&self) -> Result<FileAttrs> {
+        // SAFETY: `kstat` is plain data; all zeroes is a valid value.
+        let mut st: bindings::kstat = unsafe { core::mem::zeroed() };
+        // SAFETY: The file and its path are live; `st` is a `kstat` to fill.
+        to_result(unsafe {
+            bindings::vfs_getattr(
+                &raw const (*self.as_raw()).f_path,
+                &mut st,
+                bindings::STATX_BASIC_STATS | bindings::STATX_DIOALIGN,
+                bindings::AT_STATX_SYNC_AS_STAT,
+            )
+        })?;
+        let size = match (self.kind(), self.bdev()) {
+            (FileKind::BlockDevice, Some(bdev)) => {
+                // SAFETY: The device is live while the file is open.
+                let sectors = unsafe { rloop_helper_bdev_nr_sectors(bdev.as_ptr()) };
+                sectors.checked_mul(512).ok_or(EINVAL)?
+            }
+            _ => u64::try_from(st.size).map_err(|_| EINVAL)?,
+        };
+        let dio = if st.result_mask & bindings::STATX_DIOALIGN == 0 {
+            DioAlign::Unknown
+        } else if st.dio_offset_align == 0 {
+            DioAlign::Unsupported
+        } else {
+            DioAlign::Aligned {
+                offset: st.dio_offset_align,
+                memory: st.dio_mem_align,
+            }
+        };
+        Ok(FileAttrs {
+            size,
+            ino: st.ino,
+            dev: st.dev,
+            dio,
+        })
+    }
+
+    /// Writes the file's data and metadata back (`vfs_fsync`).
+    pub(crate) fn fsync(&self) -> Result {
+        // SAFETY: The file is live.
+        to_result(unsafe { bindings::vfs_fsync_range(self.as_raw(), 0, i64::MAX, 0) })
+    }
+
+    /// Deallocates or zeroes `len` bytes at `pos`.
+    pub(crate) fn fallocate(&self, how: Fallocate, pos: FilePos, len: u64) -> Result {
+        let mode = FALLOC_FL_KEEP_SIZE
+            | match how {
+                Fallocate::PunchHole => FALLOC_FL_PUNCH_HOLE,
+                Fallocate::ZeroRange => FALLOC_FL_ZERO_RANGE,
+            };
+        let len = i64::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: The file is live; `vfs_fallocate` checks the mode and the range itself.
+        to_result(unsafe { bindings::vfs_fallocate(self.as_raw(), mode as c_int, pos.get(), len) })
+    }
+
+    /// Writes the file's path (`d_path`, as `/proc/*/fd` links show it) at the start of `buf`
+    /// and returns its length.
+    pub(crate) fn path_into(&self, buf: &mut [u8]) -> Result<usize> {
+        let room = c_int::try_from(buf.len()).map_err(|_| EINVAL)?;
+        let dst = buf.as_mut_ptr();
+        // SAFETY: `dst` has `room` writable bytes; the file's path is live.
+        let p = from_err_ptr(unsafe {
+            bindings::d_path(
+                &raw const (*self.as_raw()).f_path,
+                dst.cast::<c_char>(),
+                room,
+            )
+        })?;
+        // `d_path` builds the name at the end of the buffer, NUL-terminated.
+        // SAFETY: `p` points into `buf` and the NUL-terminated name ends inside it.
+        let n = unsafe { CStr::from_char_ptr(p) }.len();
+        // SAFETY: Both ranges are inside `buf`; `ptr::copy` allows them to overlap.
+        unsafe { ptr::copy(p.cast::<u8>(), dst, n) };
+        Ok(n)
+    }
+}
+
+impl Drop for BackingFile {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we hold a reference, given back once here.
+        unsafe { bindings::fput(self.as_raw()) };
+    }
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Small pieces of the kernel the 6.12 kernel crate does not wrap and the driver needs: a
+//! workqueue it owns, the I/O worker's task scope, CPU ids, a few errnos, capabilities and
+//! the control node.
+
+#![allow(unsafe_code)]
+
+mod control_dev;
+mod owned_file;
+mod task_scope;
+mod workqueue;
+
+pub(crate) use control_dev::{ControlDev, ControlOps};
+pub(crate) use owned_file::OwnedFile;
+pub(crate) use task_scope::{CgroupScope, IoWorkerScope};
+pub(crate) use workqueue::Workqueue;
+
+use crate::rloop_uapi::RloopConfig;
+use kernel::{
+    bindings,
+    error::Error,
+    ffi::c_int,
+    types::{AsBytes, FromBytes},
+};
+
+// SAFETY: `RloopConfig` is `repr(C)` and made only of integers, with no padding (its size is
+// asserted in the uAPI file), so every bit pattern is a valid value.
+unsafe impl FromBytes for RloopConfig {}
+// SAFETY: `RloopConfig` is `repr(C)`, made only of integers and has no padding, so all its
+// bytes are initialised.
+unsafe impl AsBytes for RloopConfig {}
+
+/// `EOPNOTSUPP`, which `kernel::error::code` lacks in 6.12.
+pub(crate) fn eopnotsupp() -> Error {
+    Error::from_errno(-(bindings::EOPNOTSUPP as i32))
+}
+
+/// `EOVERFLOW`, which `kernel::error::code` lacks in 6.12.
+pub(crate) fn eoverflow() -> Error {
+    Error::from_errno(-(bindings::EOVERFLOW as i32))
+}
+
+/// Whether the caller has `CAP_SYS_ADMIN`.
+pub(crate) fn capable_sys_admin() -> bool {
+    // SAFETY: `capable` only reads the current task's credentials.
+    unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as c_int) }
+}
+
+/// `MAJOR()` and `MINOR()` of a `dev_t`, [`include/linux/kdev_t.h`](srctree/include/linux/kdev_t.h).
+pub(crate) fn dev_major_minor(dev: u32) -> (u32, u32) {
+    (
+        dev >> bindings::MINORBITS,
+        dev & ((1 << bindings::MINORBITS) - 1),
+    )
+}
+
+/// The CPU the caller runs on (`raw_smp_processor_id()`): a hint, as the task may move right
+/// after. Always below [`nr_cpu_ids`].
+pub(crate) fn current_cpu() -> usize {
+    // SAFETY: Reads the running CPU's id, always valid.
+    unsafe { crate::bindings_ext::rloop_helper_raw_smp_processor_id() as usize }
+}
+
+/// The number of possible CPU ids (`nr_cpu_ids`).
+pub(crate) fn nr_cpu_ids() -> usize {
+    // SAFETY: `nr_cpu_ids` is set once at boot, before modules load.
+    unsafe { core::ptr::read_volatile(&raw const bindings::nr_cpu_ids) as usize }
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Static inlines and macros the Rust side of rloop needs, wrapped in real
+ * functions so that Rust can call them: the way the files of rust/helpers/ do it for
+ * the kernel crate. Each is one call of the C it names; none re-implements
+ * it. The Rust declarations are in `helpers.rs`.
+ *
+ * Sorted by header.
+ */
+
+#include <linux/bio.h>
+#include <linux/blk-cgroup.h>
+#include <linux/blkdev.h>
+#include <linux/completion.h>
+#include <linux/fs.h>
+#include <linux/memcontrol.h>
+#include <linux/mempool.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/uio.h>
+
+/* <linux/bio.h>, <linux/bvec.h> */
+
+enum req_op rloop_helper_bio_op(const struct bio *bio)
+{
+	return bio_op(bio);
+}
+
+struct bio_vec rloop_helper_bio_iter_bvec(const struct bio *bio,
+					  struct bvec_iter iter)
+{
+	return mp_bvec_iter_bvec(bio->bi_io_vec, iter);
+}
+
+void rloop_helper_bio_advance_iter_single(const struct bio *bio,
+					  struct bvec_iter *iter,
+					  unsigned int bytes)
+{
+	bio_advance_iter_single(bio, iter, bytes);
+}
+
+/* <linux/blk-cgroup.h>: not in the kernel crate's bindings. */
+
+struct cgroup_subsys_state *rloop_helper_bio_blkcg_css(struct bio *bio)
+{
+	return bio_blkcg_css(bio);
+}
+
+struct cgroup_subsys_state *rloop_helper_blkcg_root_css(void)
+{
+	return blkcg_root_css;
+}
+
+/* <linux/blkdev.h> */
+
+struct queue_limits rloop_helper_queue_limits_start_update(struct request_queue *q)
+{
+	return queue_limits_start_update(q);
+}
+
+dev_t rloop_helper_disk_devt(struct gendisk *disk)
+{
+	return disk_devt(disk);
+}
+
+sector_t rloop_helper_bdev_nr_sectors(struct block_device *bdev)
+{
+	return bdev_nr_sectors(bdev);
+}
+
+unsigned int rloop_helper_bdev_logical_block_size(struct block_device *bdev)
+{
+	return bdev_logical_block_size(bdev);
+}
+
+bool rloop_helper_bdev_nonrot(struct block_device *bdev)
+{
+	return bdev_nonrot(bdev);
+}
+
+/* <linux/completion.h> */
+
+void rloop_helper_init_completion(struct completion *x)
+{
+	init_completion(x);
+}
+
+/* <linux/fs.h> */
+
+struct inode *rloop_helper_file_inode(const struct file *file)
+{
+	return file_inode(file);
+}
+
+void rloop_helper_kiocb_start_write(struct kiocb *iocb)
+{
+	kiocb_start_write(iocb);
+}
+
+void rloop_helper_kiocb_end_write(struct kiocb *iocb)
+{
+	kiocb_end_write(iocb);
+}
+
+ssize_t rloop_helper_file_read_iter(struct file *file, struct kiocb *iocb,
+				    struct iov_iter *iter)
+{
+	return file->f_op->read_iter(iocb, iter);
+}
+
+ssize_t rloop_helper_file_write_iter(struct file *file, struct kiocb *iocb,
+				     struct iov_iter *iter)
+{
+	return file->f_op->write_iter(iocb, iter);
+}
+
+/* <linux/memcontrol.h>, <linux/cgroup.h> */
+
+/*
+ * The memory cgroup of the cgroup whose block controller is @blkcg_css,
+ * with a reference, as loop_queue_rq() looks it up; NULL without memcg.
+ */
+struct cgroup_subsys_state *rloop_helper_memcg_css_get(struct cgroup_subsys_state *blkcg_css)
+{
+#ifdef CONFIG_MEMCG
+	return cgroup_get_e_css(blkcg_css->cgroup, &memory_cgrp_subsys);
+#else
+	return NULL;
+#endif
+}
+
+struct mem_cgroup *rloop_helper_set_active_memcg_css(struct cgroup_subsys_state *memcg_css)
+{
+	return set_active_memcg(mem_cgroup_from_css(memcg_css));
+}
+
+struct mem_cgroup *rloop_helper_set_active_memcg(struct mem_cgroup *memcg)
+{
+	return set_active_memcg(memcg);
+}
+
+void rloop_helper_css_put(struct cgroup_subsys_state *css)
+{
+	css_put(css);
+}
+
+/* <linux/mempool.h>: the macros, so that allocation tagging sees the caller. */
+
+mempool_t *rloop_helper_mempool_create_slab_pool(int min_nr, struct kmem_cache *kc)
+{
+	return mempool_create_slab_pool(min_nr, kc);
+}
+
+void *rloop_helper_mempool_alloc(mempool_t *pool, gfp_t gfp)
+{
+	return mempool_alloc(pool, gfp);
+}
+
+/* <linux/sched/mm.h> */
+
+unsigned int rloop_helper_memalloc_noio_save(void)
+{
+	return memalloc_noio_save();
+}
+
+void rloop_helper_memalloc_noio_restore(unsigned int flags)
+{
+	memalloc_noio_restore(flags);
+}
+
+/*
+ * Sets PF_LOCAL_THROTTLE, as loop's worker does: a task that writes dirty
+ * page cache on behalf of others is throttled on its own backlog only.
+ * Returns the old state for rloop_helper_local_throttle_restore().
+ */
+unsigned int rloop_helper_local_throttle_save(void)
+{
+	unsigned int old = current->flags & PF_LOCAL_THROTTLE;
+
+	current->flags |= PF_LOCAL_THROTTLE;
+	return old;
+}
+
+void rloop_helper_local_throttle_restore(unsigned int old)
+{
+	current->flags = (current->flags & ~PF_LOCAL_THROTTLE) | old;
+}
+
+/* <linux/slab.h> */
+
+struct kmem_cache *rloop_helper_kmem_cache_create(const char *name,
+						  unsigned int size,
+						  slab_flags_t flags)
+{
+	return kmem_cache_create(name, size, 0, flags, NULL);
+}
+
+/* <linux/smp.h> */
+
+unsigned int rloop_helper_raw_smp_processor_id(void)
+{
+	return raw_smp_processor_id();
+}
