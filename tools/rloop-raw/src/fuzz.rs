@@ -429,8 +429,14 @@ impl Fuzzer<'_> {
             ),
             &r,
         );
-        if r.is_ok() {
+        if let Ok(holder) = r {
             self.creates_ok += 1;
+            // An autoclear device comes with a descriptor, its creator's hold: let go of it,
+            // and the device goes (or the removal below is deferred to its last close).
+            if holder > 0 {
+                // SAFETY: A descriptor the ioctl gave this process; closed once.
+                unsafe { libc::close(holder) };
+            }
             let reported = u32::from_ne_bytes(buf[32..36].try_into().unwrap());
             let new: Vec<u32> = existing(&self.args.sysfs)
                 .difference(&before)
@@ -464,6 +470,11 @@ impl Fuzzer<'_> {
                     return;
                 }
                 Err(libc::EBUSY) if attempt < 49 => std::thread::sleep(Duration::from_millis(20)),
+                // An autoclear device went with its creator's descriptor.
+                Err(libc::ENODEV) if !existing(&self.args.sysfs).contains(&index) => {
+                    self.removed.push(index);
+                    return;
+                }
                 Err(e) => {
                     eprintln!(
                         "fuzz: could not remove rloop{index}, which the fuzzer created: {}",

@@ -125,6 +125,10 @@ struct CreateArgs {
     /// Pass a NULL pointer instead of the struct.
     #[arg(long)]
     null_arg: bool,
+    /// Pass the struct in a read-only mapping: the kernel can read it but
+    /// not write the index back.
+    #[arg(long, conflicts_with = "null_arg")]
+    readonly_arg: bool,
     /// The control node.
     #[arg(long, value_name = "PATH", default_value = "/dev/rloop-control")]
     control: PathBuf,
@@ -405,23 +409,83 @@ fn do_create(a: &CreateArgs) -> Result<ExitCode, Setup> {
         ),
         (None, None) => abi::RLOOP_CTL_CREATE,
     };
+    let readonly = if a.readonly_arg {
+        Some(ReadOnlyCopy::new(&buf).map_err(|e| setup_err("mmap", e))?)
+    } else {
+        None
+    };
     let arg = if a.null_arg {
         0
+    } else if let Some(ro) = &readonly {
+        ro.addr()
     } else {
         buf.as_mut_ptr() as usize
     };
-    // SAFETY: `arg` is NULL or points to a buffer of `len` bytes plus
-    // BUFFER_SLACK, more than any command number can ask for.
+    // SAFETY: `arg` is NULL or points to `len` bytes plus BUFFER_SLACK,
+    // more than any command number can ask for (the read-only copy is a
+    // whole page, at least that much).
     let r = unsafe { sys::ioctl(ctl.as_raw_fd(), cmd, arg) };
+    drop(readonly);
     drop(keep);
-    Ok(report(r.map(|_| {
-        if len >= INDEX_OFFSET + 4 {
+    Ok(report(r.map(|holder| {
+        let mut out = if len >= INDEX_OFFSET + 4 {
             let i = u32::from_ne_bytes(buf[INDEX_OFFSET..INDEX_OFFSET + 4].try_into().unwrap());
             format!("{}{i}", abi::RLOOP_DISK_PREFIX)
         } else {
             String::new()
+        };
+        // An autoclear device's holder descriptor: say so; it closes when we exit, and
+        // with it goes the device unless someone else opened it.
+        if holder > 0 {
+            out.push_str(&format!(" holder-fd {holder}"));
         }
+        out
     })))
+}
+
+/// A copy of a buffer in a private mapping made read-only after the copy.
+struct ReadOnlyCopy {
+    addr: *mut libc::c_void,
+    len: usize,
+}
+
+impl ReadOnlyCopy {
+    fn new(data: &[u8]) -> std::io::Result<Self> {
+        let len = data.len().next_multiple_of(4096).max(4096);
+        // SAFETY: A fresh anonymous mapping; no existing memory is touched.
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if addr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let this = Self { addr, len };
+        // SAFETY: The mapping is `len >= data.len()` writable bytes.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), addr.cast(), data.len()) };
+        // SAFETY: `addr..addr + len` is our mapping.
+        if unsafe { libc::mprotect(addr, len, libc::PROT_READ) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(this)
+    }
+
+    fn addr(&self) -> usize {
+        self.addr as usize
+    }
+}
+
+impl Drop for ReadOnlyCopy {
+    fn drop(&mut self) {
+        // SAFETY: Our mapping, unmapped once.
+        unsafe { libc::munmap(self.addr, self.len) };
+    }
 }
 
 fn do_remove(a: &RemoveArgs) -> Result<ExitCode, Setup> {

@@ -49,8 +49,19 @@ impl CreateOptions {
     }
 }
 
+/// What `detach` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detached {
+    /// The device is gone.
+    Now,
+    /// The device was open (mounted, or being probed by udev): autoclear is on
+    /// and it goes on its last close, as `losetup -d` does with a busy loop
+    /// device.
+    OnLastClose,
+}
+
 /// A device `create` made.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Device {
     /// `N` of `/dev/rloopN`.
     pub index: u32,
@@ -59,6 +70,11 @@ pub struct Device {
     /// The disk is read-only (asked for, or the file could only be opened
     /// read-only).
     pub read_only: bool,
+    /// For an autoclear device, the descriptor the module opened on it for
+    /// its creator: the device goes when this and every later opener have
+    /// closed it (if this process dies, it goes unless something else holds
+    /// it).
+    pub holder: Option<OwnedFd>,
 }
 
 /// Where things are: the real system by default, another root for tests.
@@ -275,9 +291,15 @@ impl Ctx {
             )
         };
         drop(fd);
-        if let Err(e) = r {
-            return Err(self.create_error(&name, e, o, bs));
-        }
+        let holder = match r {
+            Err(e) => return Err(self.create_error(&name, e, o, bs)),
+            // SAFETY: For an autoclear device the ioctl returns a new descriptor,
+            // ours alone.
+            Ok(fd) if fd > 0 => {
+                Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+            }
+            Ok(_) => None,
+        };
 
         let index = cfg.index;
         let path = crate::device_path(index);
@@ -287,6 +309,7 @@ impl Ctx {
             index,
             path,
             read_only,
+            holder,
         })
     }
 
@@ -347,18 +370,21 @@ impl Ctx {
     }
 
     /// Detaches and removes `/dev/rloopN` (see [`detach`]).
-    pub fn detach(&self, index: u32) -> Result<(), Error> {
+    pub fn detach(&self, index: u32) -> Result<Detached, Error> {
         let ctl = self.open_control()?;
-        // SAFETY: RLOOP_CTL_REMOVE takes an integer, not a pointer.
-        let r = unsafe { sys::ioctl(ctl.as_raw_fd(), abi::RLOOP_CTL_REMOVE, index as usize) };
-        r.map(|_| ()).map_err(|e| {
-            let name = crate::device_path(index);
-            match e {
-                libc::EBUSY => Error::os_with(name, e, "device is busy"),
-                libc::ENODEV | libc::ENXIO => Error::os_with(name, e, "no such rloop device"),
-                _ => Error::os(name, e),
+        // SAFETY: RLOOP_CTL_DETACH takes an integer, not a pointer.
+        let r = unsafe { sys::ioctl(ctl.as_raw_fd(), abi::RLOOP_CTL_DETACH, index as usize) };
+        match r {
+            Ok(0) => Ok(Detached::Now),
+            Ok(_) => Ok(Detached::OnLastClose),
+            Err(e) => {
+                let name = crate::device_path(index);
+                Err(match e {
+                    libc::ENODEV | libc::ENXIO => Error::os_with(name, e, "no such rloop device"),
+                    _ => Error::os(name, e),
+                })
             }
-        })
+        }
     }
 
     /// Detaches every rloop device; returns the failures (a device that is
@@ -435,7 +461,7 @@ pub fn create(o: &CreateOptions) -> Result<Device, Error> {
 
 /// Detaches and removes `/dev/rloopN`. `EBUSY` if it is open (and not
 /// autoclear), `ENODEV` if there is no such device.
-pub fn detach(index: u32) -> Result<(), Error> {
+pub fn detach(index: u32) -> Result<Detached, Error> {
     Ctx::default().detach(index)
 }
 

@@ -30,7 +30,7 @@ pub mod sysfs;
 
 pub use columns::{Column, OutputFormat};
 pub use ctl::{
-    create, detach, find, find_line, info, list, set_capacity, CreateOptions, Ctx, Device,
+    create, detach, find, find_line, info, list, set_capacity, CreateOptions, Ctx, Detached, Device,
 };
 pub use error::Error;
 pub use size::parse_size;

@@ -61,8 +61,11 @@ struct CreateArgs {
     /// alignment).
     #[arg(short = 'b', long = "sector-size", value_name = "SIZE", value_parser = parse_block_size)]
     sector_size: Option<u32>,
-    /// Detach the device automatically when its last user closes it.
-    #[arg(long)]
+    /// Detach the device automatically when its last user closes it. The
+    /// device is created open, held by rloopctl while COMMAND runs: give a
+    /// COMMAND that opens it (mounts it, say) for the device to outlive
+    /// rloopctl. udev's probes never detach it.
+    #[arg(long, requires = "command")]
     autoclear: bool,
     /// Scan the device for partitions.
     #[arg(short = 'P', long)]
@@ -86,6 +89,12 @@ struct CreateArgs {
     /// The backing file: a regular file or a block device.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// After `--`: a command to run once the device exists, with every
+    /// argument `{}` replaced by the device's path; rloopctl exits with its
+    /// status. With --autoclear the device goes when the command and every
+    /// other opener have let go of it.
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args, Debug)]
@@ -182,6 +191,34 @@ fn fail(e: &Error) {
     eprintln!("rloopctl: {e}");
 }
 
+/// Runs `command` (`{}` replaced by the device's path) while `dev`'s holder
+/// descriptor, if any, stays open in this process (not in the command: it
+/// is close-on-exec); exits with the command's status.
+fn run_holding(dev: &rloopctl::Device, command: &[std::ffi::OsString]) -> Result<(), ()> {
+    let args: Vec<std::ffi::OsString> = command
+        .iter()
+        .map(|a| {
+            if a == "{}" {
+                dev.path.clone().into()
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let status = std::process::Command::new(&args[0])
+        .args(&args[1..])
+        .status()
+        .map_err(|e| eprintln!("rloopctl: {}: {e}", args[0].to_string_lossy()))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(code) => std::process::exit(code),
+        None => {
+            eprintln!("rloopctl: {}: {status}", args[0].to_string_lossy());
+            Err(())
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<(), ()> {
     let mut ctx = Ctx::default();
     if let Some(p) = std::env::var_os(SYSFS_ENV) {
@@ -200,7 +237,10 @@ fn run(cli: Cli) -> Result<(), ()> {
             };
             let dev = ctx.create(&o).map_err(|e| fail(&e))?;
             out(&format!("{}\n", dev.path));
-            Ok(())
+            if a.command.is_empty() {
+                return Ok(());
+            }
+            run_holding(&dev, &a.command)
         }
         Cmd::Detach(a) => {
             let errors = if a.all {
@@ -208,7 +248,16 @@ fn run(cli: Cli) -> Result<(), ()> {
             } else {
                 a.devices
                     .iter()
-                    .filter_map(|i| ctx.detach(*i).err())
+                    .filter_map(|&i| match ctx.detach(i) {
+                        Ok(rloopctl::Detached::OnLastClose) => {
+                            eprintln!(
+                                "rloopctl: {}: busy: autoclear turned on, it is detached on its last close",
+                                rloopctl::device_path(i)
+                            );
+                            None
+                        }
+                        r => r.err(),
+                    })
                     .collect()
             };
             errors.iter().for_each(fail);
@@ -290,10 +339,19 @@ mod tests {
             "--autoclear",
             "--direct-io",
             "f.img",
+            "--",
+            "mount",
+            "{}",
+            "/mnt",
         ])
         .unwrap();
         let Cmd::Create(a) = c.cmd else { panic!() };
         assert!(a.read_only && a.partscan && a.autoclear);
+        assert_eq!(a.command, ["mount", "{}", "/mnt"]);
+        // Autoclear without a command to hold the device would detach it at once.
+        let e = parse(&["create", "--autoclear", "f.img"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("COMMAND"), "{e}");
         assert_eq!(a.offset, Some(1 << 20));
         assert_eq!(a.sizelimit, Some(4096));
         assert_eq!(a.sector_size, Some(4096));

@@ -26,6 +26,7 @@ fn rust_values() -> Vec<(&'static str, u64)> {
         ("RLOOP_CONFIG_SIZE_V1", abi::RLOOP_CONFIG_SIZE_V1.into()),
         ("RLOOP_CTL_CREATE", abi::RLOOP_CTL_CREATE.into()),
         ("RLOOP_CTL_REMOVE", abi::RLOOP_CTL_REMOVE.into()),
+        ("RLOOP_CTL_DETACH", abi::RLOOP_CTL_DETACH.into()),
         ("RLOOP_SET_CAPACITY", abi::RLOOP_SET_CAPACITY.into()),
         ("RLOOP_FLAG_READ_ONLY", abi::RLOOP_FLAG_READ_ONLY.into()),
         ("RLOOP_FLAG_AUTOCLEAR", abi::RLOOP_FLAG_AUTOCLEAR.into()),
@@ -56,6 +57,7 @@ fn ioctl_numbers() {
     assert_eq!(abi::RLOOP_CTL_CREATE, 0xc048_4ca0);
     assert_eq!(abi::RLOOP_CTL_REMOVE, 0x4ca1);
     assert_eq!(abi::RLOOP_SET_CAPACITY, 0x4ca2);
+    assert_eq!(abi::RLOOP_CTL_DETACH, 0x4ca3);
     assert_eq!(abi::RLOOP_IOCTL_TYPE, u32::from(b'L'));
 }
 
