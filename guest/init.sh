@@ -50,6 +50,7 @@ devpts    /dev/pts            devpts    X-mount.mkdir,gid=5,mode=620,ptmxmode=66
 tmpfs     /dev/shm            tmpfs     X-mount.mkdir,mode=1777     0 0
 debugfs   /sys/kernel/debug   debugfs   defaults                    0 0
 configfs  /sys/kernel/config  configfs  defaults                    0 0
+cgroup2   /sys/fs/cgroup      cgroup2   nsdelegate                  0 0
 rloopvm   /run/rloopvm        9p        X-mount.mkdir,trans=virtio,version=9p2000.L,msize=262144 0 0
 TABLE
 # /dev/fd and friends, which udev would make; in the background, as they
@@ -105,9 +106,16 @@ done
 [ "${#disks[@]}" -eq "$RLOOP_NDISKS" ] || die "found ${#disks[@]} of $RLOOP_NDISKS disks"
 export RLOOP_DISKS="${disks[*]}"
 
-# dmsetup and mdadm: there is no udev here; make the tools create the nodes
-# themselves instead of waiting for it.
-export DM_DISABLE_UDEV=1 MDADM_NO_UDEV=1 MDADM_NO_SYSTEMCTL=1
+# udev, as on any distribution: systemd-udevd with the host's rules (seen
+# read-only through 9p) opens and probes every new disk, makes the
+# /dev/disk/by-* links, and dmsetup and mdadm wait for it. The block devices
+# there already are get their "add" event again.
+mkdir -p /run/udev
+/lib/systemd/systemd-udevd --daemon || die "systemd-udevd did not start"
+udevadm trigger --subsystem-match=block --action=add
+udevadm settle --timeout=60 || log "udevadm settle: timed out"
+log "udevd running"
+export MDADM_NO_SYSTEMCTL=1
 
 # --- The command -------------------------------------------------------------
 mapfile -d '' -t cmd <"$vm/guest/cmd"

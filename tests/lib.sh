@@ -5,7 +5,7 @@
 # Sourcing turns on `set -euo pipefail` and an EXIT trap that runs the
 # clean-ups registered with on_exit, newest first. A test exits 0 to pass,
 # 77 (skip) to skip, anything else to fail; fail and skip record their
-# message as the reason tests/guest-runner.sh prints.
+# message as the reason guest/runner.sh prints.
 #
 # Clean-ups are kept in a file, not a variable, so that helpers used in a
 # command substitution, like `dir=$(scratch_dir)`, still register theirs
@@ -108,9 +108,16 @@ load_rloop() {
 	on_exit unload_rloop
 }
 
-# unload_rloop: rmmod rloop if it is loaded.
+# unload_rloop: rmmod rloop if it is loaded. Each direct I/O holds a module
+# reference until its completion has left the module, so right after the
+# last I/O rmmod may be told the module is in use: it is tried for a second.
 unload_rloop() {
+	local i
 	[ -e /sys/module/rloop ] || return 0
+	for ((i = 0; i < 10; i++)); do
+		rmmod rloop 2>/dev/null && return 0
+		sleep 0.1
+	done
 	rmmod rloop || fail "rmmod rloop failed"
 }
 
@@ -211,6 +218,19 @@ expect_eio() {
 	[ "$rc" -ne 0 ] || fail "$what succeeded with the disk failing"
 	[ "$rc" -ne 124 ] || fail "$what hung with the disk failing"
 	grep -q 'Input/output error' "$RLOOP_TEST_TMP/err" || fail "$what: want EIO, got: $(cat "$RLOOP_TEST_TMP/err")"
+}
+
+# cgroup_with CONTROLLER NAME: print a new cgroup v2 directory NAME with
+# CONTROLLER enabled for it, removed at exit; skips without cgroup2 or the
+# controller.
+cgroup_with() {
+	local root=/sys/fs/cgroup
+	[ -f "$root/cgroup.controllers" ] || skip "no cgroup2 at $root"
+	grep -qw "$1" "$root/cgroup.controllers" || skip "no $1 controller"
+	echo "+$1" >"$root/cgroup.subtree_control"
+	mkdir "$root/$2"
+	on_exit rmdir "$root/$2"
+	echo "$root/$2"
 }
 
 # The rloop helpers (rl_*), for every test.

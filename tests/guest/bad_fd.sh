@@ -5,7 +5,7 @@
 
 need_disk 1
 load_rloop
-dir=$(scratch_dir tmpfs)
+dir=$(scratch_dir "${DISKS[0]}" xfs)
 truncate -s 16M "$dir/backing"
 expect_errno EBADF create --fd -1
 expect_errno EBADF create --fd 9999

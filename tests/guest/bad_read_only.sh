@@ -7,7 +7,7 @@
 
 need_disk 1
 load_rloop
-dir=$(scratch_dir tmpfs)
+dir=$(scratch_dir "${DISKS[0]}" xfs)
 dd if=/dev/urandom of="$dir/backing" bs=1M count=4 status=none
 sum=$(md5sum <"$dir/backing")
 dev=$(expect_ok create --file "$dir/backing" --open ro)

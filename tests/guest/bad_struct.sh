@@ -8,7 +8,7 @@
 
 need_disk 1
 load_rloop
-dir=$(scratch_dir tmpfs)
+dir=$(scratch_dir "${DISKS[0]}" xfs)
 truncate -s 16M "$dir/backing"
 f=(--file "$dir/backing" --open rw)
 for size in 0 64 71 73 80 4096; do

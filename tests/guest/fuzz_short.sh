@@ -9,7 +9,7 @@
 need_disk 1
 need_tool "$RLOOP_RAW"
 load_rloop
-dir=$(scratch_dir tmpfs)
+dir=$(scratch_dir "${DISKS[0]}" xfs)
 truncate -s 16M "$dir/backing"
 dev=$(rl_create "$dir/backing")
 out=$("$RLOOP_RAW" fuzz --seed "${RLOOP_FUZZ_SEED:-1}" --count "${RLOOP_FUZZ_COUNT:-3000}" \

@@ -10,7 +10,7 @@
 need_disk 1
 need_tool "$RLOOP_RAW"
 load_rloop
-dir=$(scratch_dir tmpfs)
+dir=$(scratch_dir "${DISKS[0]}" xfs)
 truncate -s 16M "$dir/a" "$dir/b"
 keep=$(rl_create "$dir/a")
 out=$("$RLOOP_RAW" race --file "$dir/b" --threads 4 --iterations "${RLOOP_RACE_ITERATIONS:-40}" \

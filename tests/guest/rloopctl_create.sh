@@ -17,15 +17,21 @@ on_exit rl_detach_if_present "$dev"
 assert_eq "$(blockdev --getsize64 "$dev")" $((64 << 20)) "size"
 assert_eq "$(cat "/sys/block/${dev#/dev/}/ro")" 0 "ro"
 
-dev=$(rl_create -r -o 1MiB --sizelimit 16M -b 4096 --autoclear -P --direct-io=on "$dir/backing")
-n=${dev#/dev/}
-assert_eq "$(cat "/sys/block/$n/ro")" 1 "--read-only"
-assert_eq "$(rl_attr "$dev" offset)" $((1 << 20)) "--offset 1MiB"
-assert_eq "$(rl_attr "$dev" sizelimit)" $((16 << 20)) "--sizelimit 16M"
-assert_eq "$(rl_queue "$dev" logical_block_size)" 4096 "--sector-size"
-assert_eq "$(rl_attr "$dev" autoclear)" 1 "--autoclear"
-assert_eq "$(rl_attr "$dev" partscan)" 1 "--partscan"
-"$RLOOPCTL" detach "$dev"
+# Every option at once; --autoclear with a command that checks the device
+# while rloopctl holds it, which then goes.
+"$RLOOPCTL" create -r -o 1MiB --sizelimit 16M -b 4096 --autoclear -P --direct-io=on \
+	"$dir/backing" -- bash -c '
+	. "$RLOOP_TOP/tests/lib.sh"
+	dev=$1
+	n=${dev#/dev/}
+	assert_eq "$(cat "/sys/block/$n/ro")" 1 "--read-only"
+	assert_eq "$(rl_attr "$dev" offset)" $((1 << 20)) "--offset 1MiB"
+	assert_eq "$(rl_attr "$dev" sizelimit)" $((16 << 20)) "--sizelimit 16M"
+	assert_eq "$(rl_queue "$dev" logical_block_size)" 4096 "--sector-size"
+	assert_eq "$(rl_attr "$dev" autoclear)" 1 "--autoclear"
+	assert_eq "$(rl_attr "$dev" partscan)" 1 "--partscan"
+	echo "$dev" >"$RLOOP_TEST_TMP/autoclear-dev"' bash {} >/dev/null || fail "create with every option failed"
+rl_gone "$(cat "$RLOOP_TEST_TMP/autoclear-dev")"
 
 dev=$(rl_create --offset 4KiB --sizelimit 1000KB "$dir/backing")
 assert_eq "$(rl_attr "$dev" offset)" 4096 "--offset 4KiB"

@@ -24,10 +24,17 @@ expect_fail 1 "^rloopctl: $dir: .*not a regular file or block device" create "$d
 expect_fail 1 "^rloopctl: /proc/version: .*direct I/O" create /proc/version
 expect_fail 1 "^rloopctl: $dir/backing: .*offset.*(align|multiple)" create -o 1000 "$dir/backing"
 expect_fail 1 "^rloopctl: $dir/backing: .*" create -b 3 "$dir/backing"
+# Detaching an open device, as losetup -d: it succeeds, says so, and the
+# device goes on its last close.
 dev=$(rl_create "$dir/backing")
 exec 3<"$dev"
-expect_fail 1 "^rloopctl: $dev: device is busy" detach "$dev"
+msg=$("$RLOOPCTL" detach "$dev" 2>&1) || fail "detach of an open device failed: $msg"
+[[ "$msg" == "rloopctl: $dev: busy: autoclear turned on, it is detached on its last close" ]] ||
+	fail "detach of an open device said: $msg"
+[ -e "/sys/block/${dev#/dev/}" ] || fail "an open device went at detach"
+assert_eq "$(rl_attr "$dev" autoclear)" 1 "autoclear after a busy detach"
 exec 3<&-
+rl_gone "$dev"
 expect_fail 1 "^rloopctl: /dev/rloop999: " detach /dev/rloop999
 expect_fail 2 "" create
 expect_fail 2 "" create -o 12Q "$dir/backing"

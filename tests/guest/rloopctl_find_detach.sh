@@ -7,7 +7,7 @@
 need_disk 1
 need_tool "$RLOOPCTL"
 load_rloop
-dir=$(scratch_dir tmpfs)
+dir=$(scratch_dir "${DISKS[0]}" xfs)
 truncate -s 32M "$dir/a" "$dir/b"
 a1=$(rl_create "$dir/a")
 a2=$(rl_create -o 1M "$dir/a")

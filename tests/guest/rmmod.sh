@@ -6,7 +6,7 @@
 
 need_disk 1
 load_rloop
-dir=$(scratch_dir tmpfs)
+dir=$(scratch_dir "${DISKS[0]}" xfs)
 truncate -s 16M "$dir/a" "$dir/b"
 a=$(rl_create "$dir/a")
 b=$(rl_create "$dir/b")
@@ -14,7 +14,7 @@ exec 3<"$a"
 if rmmod rloop 2>/dev/null; then fail "rmmod succeeded with $a open"; fi
 [ -e /sys/module/rloop ] || fail "the module went away with a device open"
 exec 3<&-
-rmmod rloop || fail "rmmod with closed devices failed"
+unload_rloop
 [ ! -e "/sys/block/${a#/dev/}" ] && [ ! -e "/sys/block/${b#/dev/}" ] ||
 	fail "devices are left after rmmod"
 [ ! -e /dev/rloop-control ] || fail "/dev/rloop-control is left after rmmod"
@@ -22,5 +22,5 @@ for i in 1 2 3; do # (make stress does 20 cycles: tests/stress/race_long.sh)
 	insmod "$RLOOP_KO" || fail "insmod #$i failed"
 	d=$(rl_create "$dir/a")
 	dd if="$d" of=/dev/null bs=1M count=1 iflag=direct status=none
-	rmmod rloop || fail "rmmod #$i failed"
+	unload_rloop
 done

@@ -7,7 +7,7 @@
 need_disk 1
 need_tool "$RLOOPCTL"
 load_rloop
-dir=$(scratch_dir tmpfs)
+dir=$(scratch_dir "${DISKS[0]}" xfs)
 truncate -s 16M "$dir/backing"
 dev=$(rl_create "$dir/backing")
 truncate -s 32M "$dir/backing"

@@ -7,7 +7,7 @@
 need_disk 1
 need_cmd udevadm lsblk blkid
 load_rloop
-dir=$(scratch_dir tmpfs)
+dir=$(scratch_dir "${DISKS[0]}" xfs)
 truncate -s 32M "$dir/backing"
 udevadm monitor --kernel --subsystem-match=block >/tmp/uevents 2>&1 &
 mon=$!

@@ -25,13 +25,13 @@ rmmod rloop 2>/dev/null && fail "rmmod succeeded while $keep was open"
 exec 3<&-
 "$RLOOPCTL" detach "$keep"
 rl_gone "$keep"
-rmmod rloop || fail "rmmod failed after the last device was removed"
+unload_rloop
 
 for i in $(seq 20); do
 	insmod "$RLOOP_KO" || fail "insmod #$i failed"
 	dev=$("$RLOOPCTL" create "$dir/a") || fail "create after insmod #$i failed"
 	dd if="$dev" of=/dev/null bs=64k count=4 iflag=direct status=none || fail "I/O after insmod #$i failed"
 	"$RLOOPCTL" detach "$dev" || fail "detach #$i failed"
-	rmmod rloop || fail "rmmod #$i failed"
+	unload_rloop
 done
 echo "20 load/create/I/O/remove/unload cycles"
