@@ -23,7 +23,7 @@ mkdir -p "$mod"
 # The module for the bench kernel, built in its own directory so that the
 # test build in the repository top stays as it is.
 say "building rloop.ko against $kdir"
-cp -r Kbuild rloop.rs rloop_bio.rs rloop_ioctl.rs rloop_sys.rs uapi "$mod/"
+cp -r Kbuild ./*.rs ./*.c block backing kernel_extras uapi "$mod/"
 make -C "$kdir" M="$mod" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BINDGEN" \
 	RUST_LIB_SRC="$RUST_LIB_SRC" modules >"$run/module-build.log" 2>&1 ||
 	{ tail -n 30 "$run/module-build.log" >&2; exit 1; }
