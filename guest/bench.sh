@@ -105,7 +105,8 @@ for rep in $(seq "$RLOOP_BENCH_REPS"); do
 done
 
 "$rloopctl" detach "$rdev"
-rmmod rloop
+# udev may still hold the device for a moment: it then goes on that close.
+for _ in 1 2 3 4 5 6 7 8 9 10; do rmmod rloop 2>/dev/null && break; sleep 0.5; done
 losetup -d "$loopdev"
 umount /run/bench
 if [ "$backing" = nullb ]; then
