@@ -431,12 +431,6 @@ impl Fuzzer<'_> {
         );
         if let Ok(holder) = r {
             self.creates_ok += 1;
-            // An autoclear device comes with a descriptor, its creator's hold: let go of it,
-            // and the device goes (or the removal below is deferred to its last close).
-            if holder > 0 {
-                // SAFETY: A descriptor the ioctl gave this process; closed once.
-                unsafe { libc::close(holder) };
-            }
             let reported = u32::from_ne_bytes(buf[32..36].try_into().unwrap());
             let new: Vec<u32> = existing(&self.args.sysfs)
                 .difference(&before)
@@ -449,6 +443,13 @@ impl Fuzzer<'_> {
                     self.calls
                 );
                 self.problems += 1;
+            }
+            // An autoclear device comes with a descriptor, its creator's hold: let go of it
+            // (once the device has been seen), and the device goes (or the removal below is
+            // deferred to its last close).
+            if holder > 0 {
+                // SAFETY: A descriptor the ioctl gave this process; closed once.
+                unsafe { libc::close(holder) };
             }
             let mut gone = new;
             if !gone.contains(&reported) && arg == buf.as_mut_ptr() as usize {
