@@ -13,7 +13,7 @@ use crate::backing::{BackingFile, DioAlign, FileKind};
 use crate::block::{DiskRef, OpenMode};
 use crate::kernel_extras::{capable_sys_admin, eoverflow, ControlOps};
 use crate::rloop_bio::RloopDisk;
-use crate::rloop_rules::{self, Refusal};
+use crate::rloop_rules::{self, FilePos, Refusal};
 use crate::rloop_uapi::{
     RloopConfig, RLOOP_CONFIG_SIZE_V1, RLOOP_CTL_CREATE, RLOOP_CTL_DETACH, RLOOP_CTL_REMOVE,
     RLOOP_FLAGS_ALL, RLOOP_FLAG_READ_ONLY, RLOOP_SET_CAPACITY,
@@ -66,9 +66,9 @@ fn create(registry: &Arc<Registry>, arg: usize) -> Result<i32> {
     let (mut reader, mut writer) =
         UserSlice::new(arg, core::mem::size_of::<RloopConfig>()).reader_writer();
     let mut config: RloopConfig = reader.read()?;
-    check_config(&config)?;
+    let offset = check_config(&config)?;
     let file = BackingFile::from_fd(config.fd)?;
-    let attach = resolve(&file, &config)?;
+    let attach = resolve(&file, &config, offset)?;
     // The index is copied out before the disk is made: removing a disk after a failed
     // copy-out could find it already opened by a partition scan or by udev.
     let holder = registry.create(attach, file, |index| {
@@ -89,8 +89,8 @@ fn errno(refusal: Refusal) -> Error {
     }
 }
 
-/// The checks that need nothing but the structure.
-fn check_config(config: &RloopConfig) -> Result {
+/// The checks that need nothing but the structure; returns where the window starts.
+fn check_config(config: &RloopConfig) -> Result<FilePos> {
     if config.size != RLOOP_CONFIG_SIZE_V1
         || config.flags & !RLOOP_FLAGS_ALL != 0
         || config.reserved0 != 0
@@ -98,12 +98,11 @@ fn check_config(config: &RloopConfig) -> Result {
     {
         return Err(EINVAL);
     }
-    rloop_rules::check_window(config.offset, config.sizelimit).map_err(errno)?;
-    Ok(())
+    rloop_rules::check_window(config.offset, config.sizelimit).map_err(errno)
 }
 
 /// Checks the backing file against the request and works out the device's geometry.
-fn resolve(file: &BackingFile, config: &RloopConfig) -> Result<Attach> {
+fn resolve(file: &BackingFile, config: &RloopConfig, offset: FilePos) -> Result<Attach> {
     if file.kind() == FileKind::Other {
         return Err(EINVAL);
     }
@@ -131,7 +130,6 @@ fn resolve(file: &BackingFile, config: &RloopConfig) -> Result<Attach> {
     let page_size = PAGE_SIZE as u32;
     let block_size =
         rloop_rules::choose_block_size(config.block_size, inherited, page_size).map_err(errno)?;
-    let offset = rloop_rules::check_window(config.offset, config.sizelimit).map_err(errno)?;
     let len = rloop_rules::window_len(attrs.size, config.offset, config.sizelimit, block_size)
         .map_err(errno)?;
 

@@ -11,6 +11,7 @@ use crate::bindings_ext::{
     rloop_helper_file_inode, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE,
     FMODE_CAN_ODIRECT, FMODE_READ, FMODE_WRITE,
 };
+use crate::kernel_extras::OwnedFile;
 use crate::rloop_rules::FilePos;
 use core::ptr::{self, NonNull};
 use kernel::{
@@ -71,17 +72,11 @@ pub(crate) enum Fallocate {
     ZeroRange,
 }
 
-/// A reference to an open file, taken from a file descriptor.
-///
-/// # Invariants
-///
-/// `file` is a file we hold a reference to (`fget`), given back with `fput`.
+/// A reference to an open file, taken from a file descriptor; given back on drop.
 pub(crate) struct BackingFile {
-    file: NonNull<bindings::file>,
+    file: OwnedFile,
 }
 
-// SAFETY: File references may be used and dropped on any thread.
-unsafe impl Send for BackingFile {}
 // SAFETY: The methods only read fields fixed at open or call thread-safe VFS functions.
 unsafe impl Sync for BackingFile {}
 
@@ -91,16 +86,16 @@ impl BackingFile {
     pub(crate) fn from_fd(fd: i32) -> Result<Self> {
         let fd = c_uint::try_from(fd).map_err(|_| EBADF)?;
         // SAFETY: `fget` takes any number.
-        let file = unsafe { bindings::fget(fd) };
-        // INVARIANT: A non-null `fget` result carries a reference.
+        let file = NonNull::new(unsafe { bindings::fget(fd) }).ok_or(EBADF)?;
         Ok(Self {
-            file: NonNull::new(file).ok_or(EBADF)?,
+            // SAFETY: A non-null `fget` result carries a reference, which moves in.
+            file: unsafe { OwnedFile::from_raw(file) },
         })
     }
 
     /// The C file, live while `self` is.
     pub(super) fn as_raw(&self) -> *mut bindings::file {
-        self.file.as_ptr()
+        self.file.as_raw()
     }
 
     fn inode(&self) -> *mut bindings::inode {
@@ -251,12 +246,5 @@ impl BackingFile {
         // SAFETY: Both ranges are inside `buf`; `ptr::copy` allows them to overlap.
         unsafe { ptr::copy(p.cast::<u8>(), dst, n) };
         Ok(n)
-    }
-}
-
-impl Drop for BackingFile {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we hold a reference, given back once here.
-        unsafe { bindings::fput(self.as_raw()) };
     }
 }

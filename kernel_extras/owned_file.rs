@@ -30,6 +30,11 @@ impl OwnedFile {
         Self { file }
     }
 
+    /// The C file, live while `self` is.
+    pub(crate) fn as_raw(&self) -> *mut bindings::file {
+        self.file.as_ptr()
+    }
+
     /// Installs the file in the calling process's descriptor table, close-on-exec, and
     /// returns the descriptor.
     pub(crate) fn into_fd(self) -> Result<i32> {
