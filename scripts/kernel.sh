@@ -62,6 +62,20 @@ if [ ! -f "$src/.rloop-unpacked" ]; then
 	mv "$src.tmp" "$src"
 fi
 
+# A changed fragment need not mean a cold build: start from the newest
+# finished build of the same flavour. Kbuild records which config symbols
+# each object uses, so make rebuilds only what the change touches.
+if [ ! -e "$build" ]; then
+	seed=$(ls -dt "$RLOOP_CACHE/kernel/$flavour"-*/.rloop-done 2>/dev/null | head -1)
+	if [ -n "$seed" ]; then
+		seed=${seed%/.rloop-done}
+		say "starting from $seed"
+		rm -rf "$build.tmp"
+		cp -a "$seed" "$build.tmp"
+		rm -f "$build.tmp/.rloop-done"
+		mv "$build.tmp" "$build"
+	fi
+fi
 mkdir -p "$build"
 say "configuring in $build"
 "${kmake[@]}" defconfig >&2
