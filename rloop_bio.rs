@@ -20,7 +20,7 @@ use crate::block::{
 use crate::kernel_extras::{
     current_cpu, eopnotsupp, nr_cpu_ids, CgroupScope, IoWorkerScope, Workqueue,
 };
-use crate::rloop_rules::{io_outcome, FilePos, IoOutcome};
+use crate::rloop_rules::{caller_errno, errno, io_outcome, FilePos, IoOutcome};
 use crate::rloop_uapi::RLOOP_FLAG_PARTSCAN;
 use crate::{Attach, Device};
 use core::sync::atomic::Ordering;
@@ -242,10 +242,14 @@ impl Completion for RloopDisk {
     }
 }
 
+/// The status of a bio whose fsync or fallocate gave `r`, mapped as a read or write is.
 fn status_of(r: Result) -> BlkStatus {
     match r {
         Ok(()) => BlkStatus::OK,
-        Err(e) => BlkStatus::from_error(e),
+        Err(e) => {
+            let errno = e.to_errno().checked_neg().unwrap_or(errno::EIO);
+            BlkStatus::from_error(Error::from_errno(-caller_errno(errno)))
+        }
     }
 }
 

@@ -156,19 +156,31 @@ pub enum IoOutcome {
 
 /// Maps a backing file's result (bytes done, or a negative errno) to what happens to the bio.
 ///
-/// A short transfer is an error: the rest of the bio did not happen. `EAGAIN`, `ENOMEM` and
-/// `EBUSY` are the backing file's own transient states (rloop never asks it not to wait), which
-/// the block layer would turn into `BLK_STS_AGAIN`, `BLK_STS_RESOURCE` and
-/// `BLK_STS_DEV_RESOURCE`: statuses that tell a driver to retry, meaningless to an upper
-/// layer, which would take `BLK_STS_AGAIN` for "you asked not to wait". They are I/O errors.
+/// A short transfer is an error: the rest of the bio did not happen. Errors go through
+/// [`caller_errno`].
 pub fn io_outcome(requested: u32, result: isize) -> IoOutcome {
     match usize::try_from(result) {
         Ok(done) if done == requested as usize => IoOutcome::Done,
         Ok(_) => IoOutcome::Failed(errno::EIO),
-        Err(_) => match i32::try_from(result.unsigned_abs()) {
-            Ok(errno::EAGAIN | errno::ENOMEM | errno::EBUSY) => IoOutcome::Failed(errno::EIO),
-            Ok(e) if e > 0 => IoOutcome::Failed(e),
-            _ => IoOutcome::Failed(errno::EIO),
-        },
+        Err(_) => IoOutcome::Failed(match i32::try_from(result.unsigned_abs()) {
+            Ok(e) => caller_errno(e),
+            Err(_) => errno::EIO,
+        }),
+    }
+}
+
+/// The (positive) errno a bio ends with when the backing file's read, write, fsync or
+/// fallocate failed with `errno` (positive).
+///
+/// `EAGAIN`, `ENOMEM` and `EBUSY` are the backing file's own transient states (rloop never
+/// asks it not to wait), which the block layer would turn into `BLK_STS_AGAIN`,
+/// `BLK_STS_RESOURCE` and `BLK_STS_DEV_RESOURCE`: statuses that tell a driver to retry,
+/// meaningless to an upper layer, which would take `BLK_STS_AGAIN` for "you asked not to
+/// wait". They are I/O errors, as is anything that is not an errno.
+pub fn caller_errno(errno: i32) -> i32 {
+    match errno {
+        errno::EAGAIN | errno::ENOMEM | errno::EBUSY => errno::EIO,
+        e if e > 0 && e < 4096 => e,
+        _ => errno::EIO,
     }
 }

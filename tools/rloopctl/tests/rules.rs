@@ -4,8 +4,8 @@
 //! module runs, built for the host.
 
 use rloopctl::rules::{
-    check_window, choose_block_size, errno, io_outcome, resized_len, valid_block_size, window_len,
-    FilePos, IoOutcome, Refusal,
+    caller_errno, check_window, choose_block_size, errno, io_outcome, resized_len,
+    valid_block_size, window_len, FilePos, IoOutcome, Refusal,
 };
 
 const PAGE: u32 = 4096;
@@ -157,6 +157,19 @@ fn backing_file_results_map_to_bio_outcomes() {
     );
     assert_eq!(io_outcome(512, isize::MIN), IoOutcome::Failed(errno::EIO));
     assert_eq!(io_outcome(u32::MAX, u32::MAX as isize), IoOutcome::Done);
+    assert_eq!(io_outcome(512, -4096), IoOutcome::Failed(errno::EIO));
+}
+
+#[test]
+fn fsync_and_fallocate_errors_map_as_reads_and_writes_do() {
+    for transient in [errno::EAGAIN, errno::ENOMEM, errno::EBUSY] {
+        assert_eq!(caller_errno(transient), errno::EIO);
+    }
+    assert_eq!(caller_errno(28), 28);
+    assert_eq!(caller_errno(95), 95);
+    for not_an_errno in [0, -5, 4096, i32::MAX, i32::MIN] {
+        assert_eq!(caller_errno(not_an_errno), errno::EIO);
+    }
 }
 
 #[test]
