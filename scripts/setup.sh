@@ -32,6 +32,7 @@ packages=(
 	kmod
 	# guest tests and benchmarks
 	fio xfsprogs e2fsprogs mdadm dmsetup util-linux stress-ng jq
+	python3-fusepy
 )
 missing=()
 for p in "${packages[@]}"; do
