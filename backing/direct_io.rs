@@ -134,7 +134,11 @@ impl<T: Completion> DirectIo<T> {
             T::direct_io_done(bio, ret);
         }
         // The last step, after which no module data is touched: the reference taken in
-        // `submit` (see there).
+        // `submit` (see there). What is left is the return from this function: the few
+        // instructions every module that drops its own reference runs after the drop
+        // (kthreads close it with `module_put_and_kthread_exit`; a completion has no such
+        // exit). `free_module`'s `synchronize_rcu` covers them unless the task is preempted
+        // right there, under `preempt=full`.
         // SAFETY: `submit` took this reference for this I/O.
         unsafe { bindings::module_put(&raw mut bindings::__this_module) };
     }

@@ -6,7 +6,8 @@ Usage: errfs.py MOUNTPOINT STORE
 
 MOUNTPOINT/disk is STORE (reads and writes go to it). Writing "OP ERRNO" to
 MOUNTPOINT/fail makes every OP (read, write or fsync) of MOUNTPOINT/disk fail
-with that errno, by name ("read ENOMEM"); writing "none" ends it. A backing
+with that errno, by name ("read ENOMEM"); "OP stall" holds every OP until
+"none" is written, which ends either. A backing
 file system that answers so is how a test sees what rloop makes of an errno
 no local file system gives on demand. Runs in the foreground until unmounted.
 """
@@ -27,13 +28,18 @@ class ErrFs(fuse.Operations):
     def __init__(self, store):
         self.fd = os.open(store, os.O_RDWR)
         self.guard = threading.Lock()
-        self.failing = None  # (op, errno) or None
+        self.failing = None  # (op, errno or "stall") or None
+        self.unstalled = threading.Event()
         self.mounted = int(time.time())
 
     def fail_for(self, op):
         with self.guard:
-            if self.failing and self.failing[0] == op:
-                raise fuse.FuseOSError(self.failing[1])
+            failing = self.failing
+        if failing and failing[0] == op:
+            if failing[1] == "stall":
+                self.unstalled.wait()
+            else:
+                raise fuse.FuseOSError(failing[1])
 
     def getattr(self, path, fh=None):
         now = self.mounted
@@ -71,6 +77,10 @@ class ErrFs(fuse.Operations):
             with self.guard:
                 if words == ["none"]:
                     self.failing = None
+                    self.unstalled.set()
+                elif len(words) == 2 and words[0] in OPS and words[1] == "stall":
+                    self.unstalled.clear()
+                    self.failing = (words[0], "stall")
                 elif len(words) == 2 and words[0] in OPS and hasattr(errno, words[1]):
                     self.failing = (words[0], getattr(errno, words[1]))
                 else:

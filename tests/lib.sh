@@ -235,3 +235,21 @@ cgroup_with() {
 
 # The rloop helpers (rl_*), for every test.
 . "${BASH_SOURCE[0]%/*}/rloop-lib.sh"
+
+# errfs_mount STORE: mount tests/errfs.py, a FUSE file system serving STORE
+# as MOUNTPOINT/disk, whose reads, writes or fsyncs fail or stall on request
+# (see there); print MOUNTPOINT. Unmounted at exit.
+errfs_mount() {
+	local mnt i
+	[ -c /dev/fuse ] || fail "no /dev/fuse: the kernel lacks CONFIG_FUSE_FS"
+	/usr/bin/python3 -c 'import fusepy' 2>/dev/null || fail "no python3-fusepy (scripts/setup.sh installs it)"
+	mnt=$(scratch_dir)
+	/usr/bin/python3 "$RLOOP_TOP/tests/errfs.py" "$mnt" "$1" >/dev/null 2>"$RLOOP_TEST_TMP/errfs.log" &
+	on_exit umount_if_mounted "$mnt"
+	for ((i = 0; i < 100; i++)); do
+		! mountpoint -q "$mnt" || break
+		sleep 0.1
+	done
+	mountpoint -q "$mnt" || fail "errfs did not mount: $(cat "$RLOOP_TEST_TMP/errfs.log")"
+	echo "$mnt"
+}

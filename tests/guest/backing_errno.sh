@@ -11,18 +11,9 @@
 
 need_disk 1
 load_rloop
-[ -c /dev/fuse ] || fail "no /dev/fuse: the kernel lacks CONFIG_FUSE_FS"
-/usr/bin/python3 -c 'import fusepy' 2>/dev/null || fail "no python3-fusepy (scripts/setup.sh installs it)"
 dir=$(scratch_dir "${DISKS[0]}" xfs)
 dd if=/dev/urandom of="$dir/store" bs=1M count=8 status=none
-mnt=$(scratch_dir)
-/usr/bin/python3 "$RLOOP_TOP/tests/errfs.py" "$mnt" "$dir/store" 2>"$RLOOP_TEST_TMP/errfs.log" &
-on_exit umount_if_mounted "$mnt"
-for ((i = 0; i < 100; i++)); do
-	! mountpoint -q "$mnt" || break
-	sleep 0.1
-done
-mountpoint -q "$mnt" || fail "errfs did not mount: $(cat "$RLOOP_TEST_TMP/errfs.log")"
+mnt=$(errfs_mount "$dir/store")
 
 dev=$(rl_create "$mnt/disk")
 udevadm settle # udev's probe reads the new disk: let it finish before reads fail
