@@ -137,8 +137,8 @@ impl<T: Completion> DirectIo<T> {
         // `submit` (see there). What is left is the return from this function: the few
         // instructions every module that drops its own reference runs after the drop
         // (kthreads close it with `module_put_and_kthread_exit`; a completion has no such
-        // exit). `free_module`'s `synchronize_rcu` covers them unless the task is preempted
-        // right there, under `preempt=full`.
+        // exit). Without preemptible RCU, `free_module`'s `synchronize_rcu` waits for them;
+        // with it, they are a window of a few instructions, as for every such module.
         // SAFETY: `submit` took this reference for this I/O.
         unsafe { bindings::module_put(&raw mut bindings::__this_module) };
     }
