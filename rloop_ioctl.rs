@@ -15,11 +15,24 @@ use crate::kernel_extras::{capable_sys_admin, eoverflow, ControlOps};
 use crate::rloop_bio::RloopDisk;
 use crate::rloop_rules::{self, FilePos, Refusal};
 use crate::rloop_uapi::{
-    RloopConfig, RLOOP_CONFIG_SIZE_V1, RLOOP_CTL_CREATE, RLOOP_CTL_DETACH, RLOOP_CTL_REMOVE,
-    RLOOP_FLAGS_ALL, RLOOP_FLAG_READ_ONLY, RLOOP_SET_CAPACITY,
+    RloopConfig, RLOOP_CONFIG_SIZE_V1, RLOOP_CTL_CREATE_NR, RLOOP_CTL_DETACH_NR,
+    RLOOP_CTL_REMOVE_NR, RLOOP_FLAGS_ALL, RLOOP_FLAG_READ_ONLY, RLOOP_IOCTL_TYPE,
+    RLOOP_SET_CAPACITY_NR,
 };
 use crate::{Attach, Device, IfOpen, Registry, Removal};
-use kernel::{page::PAGE_SIZE, prelude::*, sync::Arc, uaccess::UserSlice};
+use kernel::{
+    ioctl::{_IO, _IOWR},
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::Arc,
+    uaccess::UserSlice,
+};
+
+// The commands, encoded by this architecture's `_IOC()`.
+const RLOOP_CTL_CREATE: u32 = _IOWR::<RloopConfig>(RLOOP_IOCTL_TYPE, RLOOP_CTL_CREATE_NR);
+const RLOOP_CTL_REMOVE: u32 = _IO(RLOOP_IOCTL_TYPE, RLOOP_CTL_REMOVE_NR);
+const RLOOP_CTL_DETACH: u32 = _IO(RLOOP_IOCTL_TYPE, RLOOP_CTL_DETACH_NR);
+const RLOOP_SET_CAPACITY: u32 = _IO(RLOOP_IOCTL_TYPE, RLOOP_SET_CAPACITY_NR);
 
 /// The rules' errnos are the kernel's.
 const _: () = {

@@ -133,10 +133,10 @@ clean_up() {
 	done
 	for d in /sys/block/rloop[0-9]*; do
 		[ -e "$d" ] || continue
-		# RLOOP_CTL_REMOVE = _IO('L', 0xa1) (uapi/rloop_uapi.rs), arg = index.
+		# RLOOP_CTL_REMOVE = _IO(0xd1, 0x01) (uapi/rloop_uapi.rs), arg = index.
 		try python3 -c 'import fcntl, os, sys
 fd = os.open("/dev/rloop-control", os.O_RDWR)
-fcntl.ioctl(fd, 0x4ca1, int(sys.argv[1]))' "${d##*/rloop}" || true
+fcntl.ioctl(fd, 0xd101, int(sys.argv[1]))' "${d##*/rloop}" || true
 	done
 	[ ! -e /sys/module/loop/initstate ] || try losetup -D || true
 	for m in "${test_modules[@]}"; do

@@ -8,9 +8,15 @@
 //! its C rendering for C users, checked against it by the layout tests. It
 //! uses nothing but `core`, so it builds in both places.
 
-/// The ioctl type byte: loop's `'L'`; loop itself uses `0x00..=0x0a` and
-/// `0x80..=0x82` of it, rloop uses `0xa0..`.
-pub const RLOOP_IOCTL_TYPE: u32 = 0x4c;
+/// The ioctl type byte, `0xd1`: unused in the kernel's registry
+/// (`Documentation/userspace-api/ioctl/ioctl-number.rst`, 6.12), unlike
+/// loop's `'L'`, which rloop borrowed before. rloop uses numbers `0x00..=0x1f`.
+///
+/// The numbers and argument types below are the definition; each side
+/// encodes them with its architecture's `_IOC()` (the kernel crate's
+/// `ioctl` module, rustix's `ioctl::opcode`, the C header's `_IO`/`_IOWR`),
+/// which differs on powerpc, mips and sparc.
+pub const RLOOP_IOCTL_TYPE: u32 = 0xd1;
 
 /// Path of the control node the module creates.
 pub const RLOOP_CONTROL_NAME: &str = "rloop-control";
@@ -59,41 +65,20 @@ pub struct RloopConfig {
 /// Size in bytes of [`RloopConfig`] in this version of the ABI.
 pub const RLOOP_CONFIG_SIZE_V1: u32 = 72;
 
-const IOC_NRBITS: u32 = 8;
-const IOC_TYPEBITS: u32 = 8;
-const IOC_SIZEBITS: u32 = 14;
-const IOC_NRSHIFT: u32 = 0;
-const IOC_TYPESHIFT: u32 = IOC_NRSHIFT + IOC_NRBITS;
-const IOC_SIZESHIFT: u32 = IOC_TYPESHIFT + IOC_TYPEBITS;
-const IOC_DIRSHIFT: u32 = IOC_SIZESHIFT + IOC_SIZEBITS;
-const IOC_NONE: u32 = 0;
-const IOC_WRITE: u32 = 1;
-const IOC_READ: u32 = 2;
-
-/// The generic `_IOC()` encoding (x86, arm64, riscv and most others).
-const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
-    (dir << IOC_DIRSHIFT)
-        | (RLOOP_IOCTL_TYPE << IOC_TYPESHIFT)
-        | (nr << IOC_NRSHIFT)
-        | ((size as u32) << IOC_SIZESHIFT)
-}
-
-/// `_IOWR('L', 0xa0, struct rloop_config)`: create a disk and attach a file
-/// in one step. Sets `index` and returns 0, or with [`RLOOP_FLAG_AUTOCLEAR`]
-/// a new close-on-exec descriptor open on the disk (read-write unless the
-/// disk is read-only).
-pub const RLOOP_CTL_CREATE: u32 = ioc(
-    IOC_READ | IOC_WRITE,
-    0xa0,
-    core::mem::size_of::<RloopConfig>(),
-);
-/// `_IO('L', 0xa1)`: detach and remove the disk whose index is the argument.
-pub const RLOOP_CTL_REMOVE: u32 = ioc(IOC_NONE, 0xa1, 0);
-/// `_IO('L', 0xa3)`: detach and remove the disk whose index is the
-/// argument, as `losetup -d` does: returns 0 if it is gone; if it is open,
-/// turns autoclear on and returns 1: it goes on its last close.
-pub const RLOOP_CTL_DETACH: u32 = ioc(IOC_NONE, 0xa3, 0);
-/// `_IO('L', 0xa2)` on `/dev/rloopN`: re-read the backing file's size.
-pub const RLOOP_SET_CAPACITY: u32 = ioc(IOC_NONE, 0xa2, 0);
+/// `_IOWR(0xd1, 0x00, struct rloop_config)` on `/dev/rloop-control`: create a
+/// disk and attach a file in one step. Sets `index` and returns 0, or with
+/// [`RLOOP_FLAG_AUTOCLEAR`] a new close-on-exec descriptor open on the disk
+/// (read-write unless the disk is read-only).
+pub const RLOOP_CTL_CREATE_NR: u32 = 0x00;
+/// `_IO(0xd1, 0x01)` on `/dev/rloop-control`: detach and remove the disk
+/// whose index is the argument; `EBUSY` if it is open.
+pub const RLOOP_CTL_REMOVE_NR: u32 = 0x01;
+/// `_IO(0xd1, 0x02)` on `/dev/rloopN`: re-read the backing file's size.
+pub const RLOOP_SET_CAPACITY_NR: u32 = 0x02;
+/// `_IO(0xd1, 0x03)` on `/dev/rloop-control`: detach and remove the disk
+/// whose index is the argument, as `losetup -d` does: returns 0 if it is
+/// gone; if it is open, turns autoclear on and returns 1: it goes on its
+/// last close.
+pub const RLOOP_CTL_DETACH_NR: u32 = 0x03;
 
 const _: () = assert!(core::mem::size_of::<RloopConfig>() == RLOOP_CONFIG_SIZE_V1 as usize);

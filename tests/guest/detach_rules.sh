@@ -24,19 +24,19 @@ expect_errno ENODEV remove "$n"
 expect_errno ENODEV remove 4095
 expect_errno ENODEV remove 4294967295
 
-# RLOOP_CTL_DETACH (0x4ca3), losetup -d's: an open device gets autoclear and
+# RLOOP_CTL_DETACH (0xd103), losetup -d's: an open device gets autoclear and
 # goes on its last close (1); a closed one goes at once (0).
 dev=$(rl_create "$dir/backing")
 exec 3<"$dev"
-assert_eq "$("$RLOOP_RAW" ioctl "$RLOOP_CONTROL" 0x4ca3 "$(rl_index "$dev")")" "ok 1" "detach of an open device"
+assert_eq "$("$RLOOP_RAW" ioctl "$RLOOP_CONTROL" 0xd103 "$(rl_index "$dev")")" "ok 1" "detach of an open device"
 [ -e "/sys/block/${dev#/dev/}" ] || fail "an open device went at detach"
 exec 3<&-
 rl_gone "$dev"
 dev=$(rl_create "$dir/backing")
 udevadm settle
-assert_eq "$("$RLOOP_RAW" ioctl "$RLOOP_CONTROL" 0x4ca3 "$(rl_index "$dev")")" "ok 0" "detach of a closed device"
+assert_eq "$("$RLOOP_RAW" ioctl "$RLOOP_CONTROL" 0xd103 "$(rl_index "$dev")")" "ok 0" "detach of a closed device"
 [ ! -e "/sys/block/${dev#/dev/}" ] || fail "a detached closed device is still there"
-expect_errno ENODEV ioctl "$RLOOP_CONTROL" 0x4ca3 4095
+expect_errno ENODEV ioctl "$RLOOP_CONTROL" 0xd103 4095
 
 # Autoclear: the device is created held by its creator (here rloopctl, while
 # its command runs); udev's probe of the new disk does not detach it, and it

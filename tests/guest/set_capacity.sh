@@ -23,4 +23,4 @@ fi
 exec 3<&-
 "$RLOOPCTL" set-capacity "$dev" || fail "set-capacity failed"
 assert_eq "$(blockdev --getsize64 "$dev")" $((8 << 20)) "size after shrinking"
-expect_errno ENOTTY ioctl "$dev" 0x4ca9
+expect_errno ENOTTY ioctl "$dev" 0xd1a9

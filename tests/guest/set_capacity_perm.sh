@@ -21,11 +21,11 @@ mknod -m 0666 "$node" b $(stat -c '%Hr %Lr' "$dev")
 truncate -s 32M "$dir/backing"
 as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
 klog_mark
-out=$("${as_nobody[@]}" "$RLOOP_RAW" ioctl "$node" 0x4ca2 --open ro 2>&1 || true)
+out=$("${as_nobody[@]}" "$RLOOP_RAW" ioctl "$node" 0xd102 --open ro 2>&1 || true)
 [[ "$out" == *"err EPERM"* ]] || fail "read-only open without CAP_SYS_ADMIN: want err EPERM, got: $out"
 assert_eq "$(blockdev --getsize64 "$dev")" $((16 << 20)) "size after the refused call"
 # A writable open is enough.
-out=$("${as_nobody[@]}" "$RLOOP_RAW" ioctl "$node" 0x4ca2 --open rw 2>&1 || true)
+out=$("${as_nobody[@]}" "$RLOOP_RAW" ioctl "$node" 0xd102 --open rw 2>&1 || true)
 [[ "$out" == "ok"* ]] || fail "read-write open: want ok, got: $out"
 assert_eq "$(blockdev --getsize64 "$dev")" $((32 << 20)) "size after set-capacity"
 logged=$(klog_since_mark | grep -c 'rloop: ' || true)

@@ -29,15 +29,18 @@ struct rloop_config {
 
 #define RLOOP_CONFIG_SIZE_V1	72
 
+/* Not in Documentation/userspace-api/ioctl/ioctl-number.rst (6.12). */
+#define RLOOP_IOCTL_TYPE	0xd1
+
 /*
  * Creates a disk and attaches the file in one step: sets index and returns 0,
  * or with RLOOP_FLAG_AUTOCLEAR a new close-on-exec descriptor open on the
  * disk, its first opener; the disk goes when the last opener closes it.
  */
-#define RLOOP_CTL_CREATE	_IOWR('L', 0xa0, struct rloop_config)
-#define RLOOP_CTL_REMOVE	_IO('L', 0xa1)
-#define RLOOP_SET_CAPACITY	_IO('L', 0xa2)
+#define RLOOP_CTL_CREATE	_IOWR(RLOOP_IOCTL_TYPE, 0x00, struct rloop_config)
+#define RLOOP_CTL_REMOVE	_IO(RLOOP_IOCTL_TYPE, 0x01)
+#define RLOOP_SET_CAPACITY	_IO(RLOOP_IOCTL_TYPE, 0x02)
 /* Returns 0 if the disk is gone, 1 if it was open: it goes on its last close. */
-#define RLOOP_CTL_DETACH	_IO('L', 0xa3)
+#define RLOOP_CTL_DETACH	_IO(RLOOP_IOCTL_TYPE, 0x03)
 
 #endif /* _UAPI_LINUX_RLOOP_H */

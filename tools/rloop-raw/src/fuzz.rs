@@ -388,13 +388,13 @@ impl Fuzzer<'_> {
     fn create(&mut self) {
         let (cfg, label) = self.random_config();
         let cmd = if self.rng.chance(80) {
-            abi::RLOOP_CTL_CREATE
+            sys::RLOOP_CTL_CREATE
         } else {
             let size = self
                 .rng
                 .pick(&[0, 64, 71, 72, 73, 80, 4096, sys::IOC_SIZE_MAX]);
             let dir = self.rng.below(4) as u32;
-            sys::ioc(dir, abi::RLOOP_IOCTL_TYPE, 0xa0, size)
+            sys::ioc(dir, abi::RLOOP_IOCTL_TYPE, abi::RLOOP_CTL_CREATE_NR, size)
         };
         let len = (sys::ioc_size(cmd) as usize).max(72);
         let tail = if self.rng.chance(20) {
@@ -465,7 +465,7 @@ impl Fuzzer<'_> {
     fn remove_created(&mut self, index: u32) {
         for attempt in 0..50 {
             // SAFETY: RLOOP_CTL_REMOVE takes an integer.
-            match unsafe { sys::ioctl(self.ctl, abi::RLOOP_CTL_REMOVE, index as usize) } {
+            match unsafe { sys::ioctl(self.ctl, sys::RLOOP_CTL_REMOVE, index as usize) } {
                 Ok(_) => {
                     self.removed.push(index);
                     return;
@@ -495,21 +495,21 @@ impl Fuzzer<'_> {
         }
         let ty = self
             .rng
-            .pick(&[abi::RLOOP_IOCTL_TYPE, abi::RLOOP_IOCTL_TYPE, 0x4b, 0x4d, 0]);
+            .pick(&[abi::RLOOP_IOCTL_TYPE, abi::RLOOP_IOCTL_TYPE, 0x4c, 0xd0, 0]);
         let nr = match self.rng.below(3) {
-            0 => 0xa0 + self.rng.below(16) as u32,
+            0 => abi::RLOOP_CTL_CREATE_NR + self.rng.below(16) as u32,
             _ => self.rng.below(256) as u32,
         };
         let dir = self.rng.below(4) as u32;
         let any = self.rng.below(0x4000) as u32;
         let size = self.rng.pick(&[0, 0, 4, 8, 72, any]);
         let cmd = match self.rng.below(6) {
-            0 => abi::RLOOP_CTL_REMOVE,
-            1 => abi::RLOOP_SET_CAPACITY,
-            2 => 0x4c00 | self.rng.below(256) as u32,
+            0 => sys::RLOOP_CTL_REMOVE,
+            1 => sys::RLOOP_SET_CAPACITY,
+            2 => (abi::RLOOP_IOCTL_TYPE << 8) | self.rng.below(256) as u32,
             _ => sys::ioc(dir, ty, nr, size),
         };
-        let arg = if cmd == abi::RLOOP_CTL_REMOVE {
+        let arg = if cmd == sys::RLOOP_CTL_REMOVE {
             // A device removed earlier, or an absurd number.
             if !self.removed.is_empty() && self.rng.chance(50) {
                 self.removed[self.rng.below(self.removed.len() as u64) as usize] as usize
@@ -535,11 +535,11 @@ impl Fuzzer<'_> {
                 let (cmd, _) = self.rng.pick(BLOCK_QUERIES);
                 (cmd, buf.as_mut_ptr() as usize)
             }
-            1 => (abi::RLOOP_SET_CAPACITY, self.arg(&mut buf)),
+            1 => (sys::RLOOP_SET_CAPACITY, self.arg(&mut buf)),
             _ => {
                 let dir = self.rng.below(4) as u32;
                 let nr = match self.rng.below(3) {
-                    0 => 0xa0 + self.rng.below(16) as u32,
+                    0 => abi::RLOOP_CTL_CREATE_NR + self.rng.below(16) as u32,
                     1 => self.rng.below(0x0b) as u32,
                     _ => self.rng.below(256) as u32,
                 };

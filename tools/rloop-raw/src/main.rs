@@ -110,7 +110,7 @@ struct CreateArgs {
     #[arg(long, value_name = "IDX=VAL", value_parser = num::parse_reserved)]
     reserved: Vec<Reserved>,
     /// Issue the ioctl with this size encoded in the command number
-    /// (_IOWR('L', 0xa0, N)) and a buffer of N bytes: the struct, cut or
+    /// (_IOWR(0xd1, 0x00, N)) and a buffer of N bytes: the struct, cut or
     /// zero-extended.
     #[arg(long, value_name = "N", value_parser = parse_cmd_size)]
     cmd_size: Option<u32>,
@@ -197,7 +197,10 @@ fn parse_byte(s: &str) -> Result<u8, String> {
 fn parse_cmd_size(s: &str) -> Result<u32, String> {
     let v = parse_u32(s)?;
     if v > sys::IOC_SIZE_MAX {
-        return Err(format!("at most {} (14 bits)", sys::IOC_SIZE_MAX));
+        return Err(format!(
+            "at most {} (the size field of an ioctl command)",
+            sys::IOC_SIZE_MAX
+        ));
     }
     Ok(v)
 }
@@ -404,10 +407,10 @@ fn do_create(a: &CreateArgs) -> Result<ExitCode, Setup> {
         (None, Some(n)) => sys::ioc(
             sys::IOC_READ | sys::IOC_WRITE,
             abi::RLOOP_IOCTL_TYPE,
-            0xa0,
+            abi::RLOOP_CTL_CREATE_NR,
             n,
         ),
-        (None, None) => abi::RLOOP_CTL_CREATE,
+        (None, None) => sys::RLOOP_CTL_CREATE,
     };
     let readonly = if a.readonly_arg {
         Some(ReadOnlyCopy::new(&buf).map_err(|e| setup_err("mmap", e))?)
@@ -491,7 +494,7 @@ impl Drop for ReadOnlyCopy {
 fn do_remove(a: &RemoveArgs) -> Result<ExitCode, Setup> {
     let ctl = open_control(&a.control)?;
     // SAFETY: RLOOP_CTL_REMOVE takes an integer.
-    let r = unsafe { sys::ioctl(ctl.as_raw_fd(), abi::RLOOP_CTL_REMOVE, a.index) };
+    let r = unsafe { sys::ioctl(ctl.as_raw_fd(), sys::RLOOP_CTL_REMOVE, a.index) };
     Ok(report(r.map(|_| String::new())))
 }
 
@@ -629,7 +632,7 @@ mod tests {
         assert!(Cli::try_parse_from(["rloop-raw", "create", "--reserved", "4=1"]).is_err());
         assert!(Cli::try_parse_from(["rloop-raw", "create", "--open", "wr"]).is_err());
         assert!(Cli::try_parse_from(["rloop-raw", "remove", "-1"]).is_ok());
-        assert!(Cli::try_parse_from(["rloop-raw", "ioctl", "/dev/null", "0x4ca2", "-5"]).is_ok());
+        assert!(Cli::try_parse_from(["rloop-raw", "ioctl", "/dev/null", "0xd102", "-5"]).is_ok());
         assert!(Cli::try_parse_from(["rloop-raw", "fuzz", "--seed", "1", "--count", "5"]).is_ok());
     }
 }

@@ -81,7 +81,7 @@ fn create(ctl: RawFd, fd: RawFd) -> Result<u32, i32> {
     };
     let mut buf = make_buffer(&cfg, 72, 0);
     // SAFETY: `buf` holds a whole struct rloop_config (and slack).
-    unsafe { sys::ioctl(ctl, abi::RLOOP_CTL_CREATE, buf.as_mut_ptr() as usize) }?;
+    unsafe { sys::ioctl(ctl, sys::RLOOP_CTL_CREATE, buf.as_mut_ptr() as usize) }?;
     Ok(u32::from_ne_bytes(
         buf[INDEX_OFFSET..INDEX_OFFSET + 4].try_into().unwrap(),
     ))
@@ -89,7 +89,7 @@ fn create(ctl: RawFd, fd: RawFd) -> Result<u32, i32> {
 
 fn remove(ctl: RawFd, index: u32) -> Result<(), i32> {
     // SAFETY: RLOOP_CTL_REMOVE takes an integer.
-    unsafe { sys::ioctl(ctl, abi::RLOOP_CTL_REMOVE, index as usize) }.map(|_| ())
+    unsafe { sys::ioctl(ctl, sys::RLOOP_CTL_REMOVE, index as usize) }.map(|_| ())
 }
 
 /// One racer; returns a description of the first unexpected outcome.

@@ -286,7 +286,7 @@ impl Ctx {
         let r = unsafe {
             sys::ioctl(
                 ctl.as_raw_fd(),
-                abi::RLOOP_CTL_CREATE,
+                sys::RLOOP_CTL_CREATE,
                 &mut cfg as *mut RloopConfig as usize,
             )
         };
@@ -373,7 +373,7 @@ impl Ctx {
     pub fn detach(&self, index: u32) -> Result<Detached, Error> {
         let ctl = self.open_control()?;
         // SAFETY: RLOOP_CTL_DETACH takes an integer, not a pointer.
-        let r = unsafe { sys::ioctl(ctl.as_raw_fd(), abi::RLOOP_CTL_DETACH, index as usize) };
+        let r = unsafe { sys::ioctl(ctl.as_raw_fd(), sys::RLOOP_CTL_DETACH, index as usize) };
         match r {
             Ok(0) => Ok(Detached::Now),
             Ok(_) => Ok(Detached::OnLastClose),
@@ -441,7 +441,7 @@ impl Ctx {
         let name = crate::device_path(index);
         let fd = open(&node, OFlags::RDONLY).map_err(|e| Error::os(&name, e))?;
         // SAFETY: RLOOP_SET_CAPACITY takes no argument.
-        unsafe { sys::ioctl(fd.as_raw_fd(), abi::RLOOP_SET_CAPACITY, 0) }
+        unsafe { sys::ioctl(fd.as_raw_fd(), sys::RLOOP_SET_CAPACITY, 0) }
             .map(|_| ())
             .map_err(|e| Error::os(name, e))
     }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use rloopctl::abi::{self, RloopConfig};
+use rloopctl::sys;
 
 /// `(name, Rust value)` of everything the C program prints.
 fn rust_values() -> Vec<(&'static str, u64)> {
@@ -24,10 +25,10 @@ fn rust_values() -> Vec<(&'static str, u64)> {
         ("reserved0", offset_of!(RloopConfig, reserved0) as u64),
         ("reserved", offset_of!(RloopConfig, reserved) as u64),
         ("RLOOP_CONFIG_SIZE_V1", abi::RLOOP_CONFIG_SIZE_V1.into()),
-        ("RLOOP_CTL_CREATE", abi::RLOOP_CTL_CREATE.into()),
-        ("RLOOP_CTL_REMOVE", abi::RLOOP_CTL_REMOVE.into()),
-        ("RLOOP_CTL_DETACH", abi::RLOOP_CTL_DETACH.into()),
-        ("RLOOP_SET_CAPACITY", abi::RLOOP_SET_CAPACITY.into()),
+        ("RLOOP_CTL_CREATE", sys::RLOOP_CTL_CREATE.into()),
+        ("RLOOP_CTL_REMOVE", sys::RLOOP_CTL_REMOVE.into()),
+        ("RLOOP_CTL_DETACH", sys::RLOOP_CTL_DETACH.into()),
+        ("RLOOP_SET_CAPACITY", sys::RLOOP_SET_CAPACITY.into()),
         ("RLOOP_FLAG_READ_ONLY", abi::RLOOP_FLAG_READ_ONLY.into()),
         ("RLOOP_FLAG_AUTOCLEAR", abi::RLOOP_FLAG_AUTOCLEAR.into()),
         ("RLOOP_FLAG_PARTSCAN", abi::RLOOP_FLAG_PARTSCAN.into()),
@@ -54,11 +55,13 @@ fn struct_layout() {
 
 #[test]
 fn ioctl_numbers() {
-    assert_eq!(abi::RLOOP_CTL_CREATE, 0xc048_4ca0);
-    assert_eq!(abi::RLOOP_CTL_REMOVE, 0x4ca1);
-    assert_eq!(abi::RLOOP_SET_CAPACITY, 0x4ca2);
-    assert_eq!(abi::RLOOP_CTL_DETACH, 0x4ca3);
-    assert_eq!(abi::RLOOP_IOCTL_TYPE, u32::from(b'L'));
+    // x86-64's encoding; the tests in the guest use these literals.
+    assert_eq!(sys::RLOOP_CTL_CREATE, 0xc048_d100);
+    assert_eq!(sys::RLOOP_CTL_REMOVE, 0xd101);
+    assert_eq!(sys::RLOOP_SET_CAPACITY, 0xd102);
+    assert_eq!(sys::RLOOP_CTL_DETACH, 0xd103);
+    // Not loop's 'L': a type of rloop's own.
+    assert_eq!(abi::RLOOP_IOCTL_TYPE, 0xd1);
 }
 
 #[test]
