@@ -13,7 +13,23 @@
 use kernel::bindings;
 use kernel::ffi::{c_char, c_int, c_uint, c_void};
 
+/// `struct miscdevice`, [`include/linux/miscdevice.h`](srctree/include/linux/miscdevice.h),
+/// which 6.12's bindings lack: only `rloop_helpers.c` sees its fields.
+#[repr(C)]
+pub(crate) struct miscdevice {
+    _opaque: [u8; 0],
+}
+
 extern "C" {
+    /// Allocates a `struct miscdevice` for `name` (static), `minor` and `fops` (static) and
+    /// `misc_register()`s it; an `ERR_PTR` on failure.
+    pub(crate) fn rloop_helper_misc_register(
+        name: *const c_char,
+        minor: c_int,
+        fops: *const bindings::file_operations,
+    ) -> *mut miscdevice;
+    /// `misc_deregister()`, then frees what `rloop_helper_misc_register` allocated.
+    pub(crate) fn rloop_helper_misc_deregister(misc: *mut miscdevice);
     /// `bio_op()`, [`include/linux/blk_types.h`](srctree/include/linux/blk_types.h).
     pub(crate) fn rloop_helper_bio_op(bio: *const bindings::bio) -> bindings::req_op;
     /// `mp_bvec_iter_bvec(bio->bi_io_vec, iter)`,

@@ -48,7 +48,14 @@ module! {
     author: "rloop developers",
     description: "Loop-style block device doing direct I/O on a backing file",
     license: "GPL",
+    // As loop's MODULE_ALIAS_MISCDEV and "devname:loop-control": the node exists from boot
+    // and its first open loads the module. The minor is `CONTROL_MINOR`.
+    alias: ["devname:rloop-control", "char-major-10-243"],
 }
+
+/// The control node's misc minor, from the range `devices.txt` reserves for local use
+/// (243-254): a fixed one, so that the node can exist before the module is loaded.
+const CONTROL_MINOR: u32 = 243;
 
 /// Upper bound on the number of devices, well below what dynamic minors allow.
 const MAX_DEVICES: usize = 1 << 16;
@@ -516,7 +523,7 @@ struct RloopModule {
 impl kernel::Module for RloopModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let registry = Registry::new()?;
-        let control = ControlDev::new(c_str!("rloop-control"), registry.clone())?;
+        let control = ControlDev::new(c_str!("rloop-control"), CONTROL_MINOR, registry.clone())?;
         pr_info!("loaded: /dev/rloop-control\n");
         Ok(Self {
             control: Some(control),

@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 #include <linux/memcontrol.h>
 #include <linux/mempool.h>
+#include <linux/miscdevice.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
@@ -155,6 +156,37 @@ mempool_t *rloop_helper_mempool_create_slab_pool(int min_nr, struct kmem_cache *
 void *rloop_helper_mempool_alloc(mempool_t *pool, gfp_t gfp)
 {
 	return mempool_alloc(pool, gfp);
+}
+
+/*
+ * <linux/miscdevice.h>: 6.12's bindings leave struct miscdevice out, so its
+ * layout stays on this side: the pair allocates, fills and registers one,
+ * and deregisters and frees it.
+ */
+
+struct miscdevice *rloop_helper_misc_register(const char *name, int minor,
+					      const struct file_operations *fops)
+{
+	struct miscdevice *misc = kzalloc(sizeof(*misc), GFP_KERNEL);
+	int err;
+
+	if (!misc)
+		return ERR_PTR(-ENOMEM);
+	misc->minor = minor;
+	misc->name = name;
+	misc->fops = fops;
+	err = misc_register(misc);
+	if (err) {
+		kfree(misc);
+		return ERR_PTR(err);
+	}
+	return misc;
+}
+
+void rloop_helper_misc_deregister(struct miscdevice *misc)
+{
+	misc_deregister(misc);
+	kfree(misc);
 }
 
 /* <linux/sched/mm.h> */

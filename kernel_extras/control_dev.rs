@@ -1,28 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The control node: a character device `/dev/<name>` whose ioctls go to the driver.
+//! The control node: a misc character device `/dev/<name>` whose ioctls go to the driver.
 //!
-//! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h) (`__register_chrdev`),
-//! [`include/linux/device.h`](srctree/include/linux/device.h).
+//! A fixed minor lets the module be loaded on the node's first open, as loop's
+//! `/dev/loop-control` is: `kmod static-nodes` creates the node at boot from the module's
+//! `devname:` alias, and an open of it asks for `char-major-10-<minor>`.
+//!
+//! C header: [`include/linux/miscdevice.h`](srctree/include/linux/miscdevice.h).
 
+use crate::bindings_ext::{miscdevice, rloop_helper_misc_deregister, rloop_helper_misc_register};
 use core::{
     marker::PhantomData,
-    ptr,
+    ptr::{self, NonNull},
     sync::atomic::{AtomicPtr, Ordering},
 };
 use kernel::{
-    bindings, c_str,
+    bindings,
     error::from_err_ptr,
-    ffi::{c_long, c_uint, c_ulong, c_void},
+    ffi::{c_int, c_long, c_uint, c_ulong, c_void},
     prelude::*,
     str::CStr,
     types::ScopeGuard,
 };
 
-/// `MKDEV()`, [`include/linux/kdev_t.h`](srctree/include/linux/kdev_t.h).
-const fn mkdev(major: u32, minor: u32) -> bindings::dev_t {
-    (major << bindings::MINORBITS) | minor
-}
 /// The ioctl handler of a [`ControlDev`].
 pub(crate) trait ControlOps: Sized + 'static {
     /// Data the handler gets.
@@ -35,17 +35,15 @@ pub(crate) trait ControlOps: Sized + 'static {
 /// The data of the one [`ControlDev`]: the ioctl callback has nothing but the file to go on.
 static CONTROL_DATA: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
 
-/// A character device node (`/dev/<name>`, mode 0600) whose ioctls go to `T`. A module has at
-/// most one.
+/// A misc device node (`/dev/<name>`, mode 0600 unless udev says otherwise) whose ioctls go
+/// to `T`. A module has at most one.
 ///
 /// # Invariants
 ///
-/// `major` is a registered chrdev major with `Self::FOPS`; `class` a live class with a device
-/// for it; `CONTROL_DATA` points to a leaked `KBox<T::Data>` owned by this value.
+/// `misc` is a registered misc device with `ControlFops::<T>::FOPS`; `CONTROL_DATA` points to
+/// a leaked `KBox<T::Data>` owned by this value.
 pub(crate) struct ControlDev<T: ControlOps> {
-    major: c_uint,
-    class: *mut bindings::class,
-    name: &'static CStr,
+    misc: NonNull<miscdevice>,
     _p: PhantomData<T>,
 }
 
@@ -71,8 +69,9 @@ impl<T: ControlOps> ControlFops<T> {
 }
 
 impl<T: ControlOps> ControlDev<T> {
-    /// Creates `/dev/<name>` (through devtmpfs or udev) and a class of the same name.
-    pub(crate) fn new(name: &'static CStr, data: T::Data) -> Result<Self> {
+    /// Registers `/dev/<name>` on misc minor `minor` (`EBUSY` if another driver has it).
+    pub(crate) fn new(name: &'static CStr, minor: u32, data: T::Data) -> Result<Self> {
+        let minor = c_int::try_from(minor).map_err(|_| EINVAL)?;
         let data = KBox::into_raw(KBox::new(data, GFP_KERNEL)?);
         let free_data = ScopeGuard::new(|| {
             // SAFETY: `data` came from `Box::into_raw` and is not published.
@@ -91,41 +90,16 @@ impl<T: ControlOps> ControlDev<T> {
         }
         let unpublish = ScopeGuard::new(|| CONTROL_DATA.store(ptr::null_mut(), Ordering::Release));
 
-        // SAFETY: `FOPS` is promoted to a static; `name` is static.
-        let major = unsafe {
-            bindings::__register_chrdev(0, 0, 1, name.as_char_ptr(), &ControlFops::<T>::FOPS)
-        };
-        let major = c_uint::try_from(major).map_err(|_| Error::from_errno(major))?;
-        let unregister = ScopeGuard::new(|| {
-            // SAFETY: Registered above.
-            unsafe { bindings::__unregister_chrdev(major, 0, 1, name.as_char_ptr()) };
-        });
-        // SAFETY: `name` is static.
-        let class = from_err_ptr(unsafe { bindings::class_create(name.as_char_ptr()) })?;
-        let destroy_class = ScopeGuard::new(|| {
-            // SAFETY: Created above.
-            unsafe { bindings::class_destroy(class) };
-        });
-        // SAFETY: `class` is live; the format is `"%s"` with one static string.
-        from_err_ptr(unsafe {
-            bindings::device_create(
-                class,
-                ptr::null_mut(),
-                mkdev(major, 0),
-                ptr::null_mut(),
-                c_str!("%s").as_char_ptr(),
-                name.as_char_ptr(),
-            )
+        // SAFETY: `name` is static and `FOPS` is promoted to a static.
+        let misc = from_err_ptr(unsafe {
+            rloop_helper_misc_register(name.as_char_ptr(), minor, &ControlFops::<T>::FOPS)
         })?;
-        destroy_class.dismiss();
-        unregister.dismiss();
+        let misc = NonNull::new(misc).ok_or(ENOMEM)?;
         unpublish.dismiss();
         free_data.dismiss();
-        // INVARIANT: Everything is registered and `CONTROL_DATA` holds our data.
+        // INVARIANT: Registered, and `CONTROL_DATA` holds our data.
         Ok(Self {
-            major,
-            class,
-            name,
+            misc,
             _p: PhantomData,
         })
     }
@@ -133,12 +107,10 @@ impl<T: ControlOps> ControlDev<T> {
 
 impl<T: ControlOps> Drop for ControlDev<T> {
     fn drop(&mut self) {
-        // SAFETY: All were set up in `new`. No ioctl can run any more: the node is gone and
-        // an open node would pin the module, so its exit (the only drop site) could not run.
+        // SAFETY: Registered in `new`. No ioctl can run any more: the node is gone and an open
+        // node would pin the module, so its exit (the only drop site) could not run.
         unsafe {
-            bindings::device_destroy(self.class, mkdev(self.major, 0));
-            bindings::class_destroy(self.class);
-            bindings::__unregister_chrdev(self.major, 0, 1, self.name.as_char_ptr());
+            rloop_helper_misc_deregister(self.misc.as_ptr());
             let data = CONTROL_DATA.swap(ptr::null_mut(), Ordering::AcqRel) as *mut T::Data;
             drop(KBox::from_raw(data));
         }

@@ -1,6 +1,6 @@
 #!/bin/bash
-# rloop.ko loads, says so in the kernel log, creates /dev/rloop-control, and
-# unloads without a trace.
+# rloop.ko loads, says so in the kernel log, creates /dev/rloop-control (misc
+# 10:243), and unloads without a trace.
 # timeout: 120
 . "${0%/*}/../lib.sh"
 
@@ -13,6 +13,10 @@ lsmod | grep -q '^rloop ' || fail "lsmod does not list rloop"
 klog_since_mark | grep -q 'rloop: loaded' ||
 	fail "no 'rloop: loaded' line in the kernel log after insmod: $(klog_since_mark | tr '\n' ' ')"
 [ -c /dev/rloop-control ] || fail "/dev/rloop-control is missing or not a character device"
+# A misc device on the minor the module's aliases name (char-major-10-243),
+# so that an open of a node made at boot can load it.
+assert_eq "$(stat -c '%Hr:%Lr' /dev/rloop-control)" "10:243" "major:minor of /dev/rloop-control"
+[ -e /sys/class/misc/rloop-control ] || fail "rloop-control is not in /sys/class/misc"
 
 unload_rloop
 [ ! -e /sys/module/rloop ] || fail "rloop is still loaded after rmmod"
