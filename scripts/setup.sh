@@ -10,14 +10,20 @@ say() { printf '==> setup: %s\n' "$*"; }
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
-# linux-source-6.12 lives in bookworm-backports.
+# linux-source-6.12 lives in <codename>-backports, served by the same
+# mirror as the machine's own <codename> suite (no host is named here).
 backports=/etc/apt/sources.list.d/rloop-backports.sources
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+[ -n "$codename" ] || { say "no VERSION_CODENAME in /etc/os-release: add <codename>-backports by hand"; exit 1; }
 if ! apt-cache policy linux-source-6.12 2>/dev/null | grep 'Candidate: 6\.12' >/dev/null; then
-	say "adding bookworm-backports (for linux-source-6.12)"
-	$SUDO tee "$backports" >/dev/null <<'SRC'
+	mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
+		awk -v want="$codename" '$2 == want { print $1; exit }')
+	[ -n "$mirror" ] || { say "no apt source serves $codename: add $codename-backports by hand"; exit 1; }
+	say "adding $codename-backports from $mirror (for linux-source-6.12)"
+	$SUDO tee "$backports" >/dev/null <<SRC
 Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm-backports
+URIs: $mirror
+Suites: $codename-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
@@ -32,7 +38,7 @@ packages=(
 	kmod
 	# guest tests and benchmarks
 	fio xfsprogs e2fsprogs mdadm dmsetup util-linux stress-ng jq
-	python3-fusepy
+	python3-fusepy man-db
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -45,12 +51,12 @@ else
 	say "Debian packages: all present"
 fi
 
-# The base image carries qemu-utils from bookworm-backports, which breaks
-# bookworm's own qemu-system-x86: take both from backports.
+# The base image carries qemu-utils from backports, which breaks the
+# release's own qemu-system-x86: take both from backports.
 if ! command -v qemu-system-x86_64 >/dev/null; then
-	say "installing qemu-system-x86 from bookworm-backports"
+	say "installing qemu-system-x86 from $codename-backports"
 	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		-t bookworm-backports qemu-system-x86 qemu-utils
+		-t "$codename-backports" qemu-system-x86 qemu-utils
 else
 	say "qemu-system-x86: present"
 fi
