@@ -1,17 +1,50 @@
 #!/usr/bin/env bash
 # Builds rloop.ko in the out-of-tree convention (make -C $KDIR M=$PWD).
-# With KDIR unset, sets up the machine and builds the cached test kernel
-# first. Usage: module.sh [make targets...]   Prints nothing else on stdout.
+# Usage: module.sh [make targets...]   Prints nothing else on stdout.
+#
+# The kernel tree: KDIR if set; else the running kernel's
+# (/lib/modules/$(uname -r)/build) when it is built with Rust; else the
+# project's cached test kernel (set up and built on first use), which only
+# `make run` and `make check` boot: a line on stderr says which.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/env.sh"
 
+say() { printf 'module.sh: %s\n' "$*" >&2; }
+
+# rust_tree DIR: DIR is a kernel build tree with Rust, or say what it lacks.
+rust_tree() {
+	local dir=$1 config
+	config=$dir/include/config/auto.conf
+	[ -f "$config" ] || config=$dir/.config
+	if [ ! -f "$config" ]; then
+		say "$dir has no kernel configuration: not a build tree"
+		return 1
+	fi
+	if ! grep -qx 'CONFIG_RUST=y' "$config"; then
+		say "$dir: the kernel is built without CONFIG_RUST; rloop is a Rust module and needs a kernel built with it"
+		return 1
+	fi
+	if [ ! -f "$dir/Module.symvers" ] || ! compgen -G "$dir/rust/libkernel.*" >/dev/null; then
+		say "$dir: CONFIG_RUST=y, but the tree lacks Module.symvers or the kernel crate (rust/libkernel.*): install the full build tree of that kernel"
+		return 1
+	fi
+}
+
 if [ -z "${KDIR:-}" ]; then
-	"$here/setup.sh" >&2
-	KDIR=$("$here/kernel.sh" test)
+	running=/lib/modules/$(uname -r)/build
+	if [ -d "$running" ] && rust_tree "$running"; then
+		KDIR=$running
+		say "building for the running kernel ($(uname -r)): $KDIR"
+	else
+		[ -d "$running" ] || say "no build tree for the running kernel ($running)"
+		say "building against the project's test kernel instead: this rloop.ko loads in 'make run' and 'make check', not on this machine (make KDIR=<kernel build tree> for another kernel)"
+		"$here/setup.sh" >&2
+		KDIR=$("$here/kernel.sh" test)
+	fi
+else
+	rust_tree "$KDIR" || exit 1
 fi
-[ -f "$KDIR/Module.symvers" ] || { echo "module.sh: $KDIR is not a built kernel tree" >&2; exit 1; }
-grep -qx 'CONFIG_RUST=y' "$KDIR/.config" || { echo "module.sh: $KDIR has no CONFIG_RUST" >&2; exit 1; }
 make -C "$KDIR" M="$top" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BINDGEN" \
 	RUST_LIB_SRC="$RUST_LIB_SRC" "${@:-modules}" >&2
