@@ -40,14 +40,19 @@ def one_run(json_path: Path) -> dict:
         if "99.000000" in pct:
             p99.append(pct["99.000000"] / 1000)
     runtime_s = job["job_runtime"] / 1000 if job.get("job_runtime") else None
-    busy, total, hz = (int(x) for x in json_path.with_suffix(".cpu").read_text().split())
+    # Runs from before the harness wrote .cpu files have no CPU figures.
+    cpu = None
+    cpu_file = json_path.with_suffix(".cpu")
+    if cpu_file.exists() and ios:
+        busy, _total, hz = (int(x) for x in cpu_file.read_text().split())
+        cpu = busy * 1e6 / hz / ios
     return {
         "iops": (job["read"]["iops"] + job["write"]["iops"]),
         "bw_mib": bw / 2**20,
         "lat_us": max(lat_mean) if lat_mean else 0.0,
         "p99_us": max(p99) if p99 else 0.0,
         # System-wide busy CPU time over the job, per I/O.
-        "cpu_us_per_io": busy * 1e6 / hz / ios if ios else 0.0,
+        "cpu_us_per_io": cpu,
         "runtime_s": runtime_s,
     }
 
@@ -63,7 +68,9 @@ def summarise(run: Path) -> dict:
                 if not runs:
                     continue
                 per[prof][t] = {k: statistics.median(r[k] for r in runs)
-                                for k in ("iops", "bw_mib", "lat_us", "p99_us", "cpu_us_per_io")}
+                                for k in ("iops", "bw_mib", "lat_us", "p99_us")}
+                cpu = [r["cpu_us_per_io"] for r in runs if r["cpu_us_per_io"] is not None]
+                per[prof][t]["cpu_us_per_io"] = statistics.median(cpu) if cpu else None
                 per[prof][t]["reps"] = len(runs)
             m = per[prof]
             if all(t in m for t in TARGETS):
@@ -72,7 +79,8 @@ def summarise(run: Path) -> dict:
                     "rloop/loop": m["rloop"]["iops"] / m["loop"]["iops"],
                     "loop/raw": m["loop"]["iops"] / m["raw"]["iops"],
                     "cpu rloop/loop": (m["rloop"]["cpu_us_per_io"] / m["loop"]["cpu_us_per_io"]
-                                       if m["loop"]["cpu_us_per_io"] else None),
+                                       if m["rloop"]["cpu_us_per_io"] is not None
+                                       and m["loop"]["cpu_us_per_io"] else None),
                 }
         # Scaling from 1 to 2 jobs at QD32, per target.
         scaling = {}
@@ -96,17 +104,21 @@ def markdown(summary: dict) -> str:
             for t in TARGETS:
                 m = s["profiles"].get(prof, {}).get(t)
                 if m:
+                    cpu = m["cpu_us_per_io"]
                     out.append(f"| {label} | {t} | {m['iops']:.0f} | {m['bw_mib']:.1f} | "
-                               f"{m['lat_us']:.0f} | {m['p99_us']:.0f} | {m['cpu_us_per_io']:.1f} |")
+                               f"{m['lat_us']:.0f} | {m['p99_us']:.0f} | "
+                               f"{'n/a' if cpu is None else f'{cpu:.1f}'} |")
         out.append("")
         out.append("| profile | rloop/raw | rloop/loop | loop/raw | CPU/IO rloop/loop |")
         out.append("| --- | ---: | ---: | ---: | ---: |")
         for prof, label in PROFILES:
             r = s["profiles"].get(prof, {}).get("ratios")
             if r:
+                # A missing value says n/a in its own cell: the row and its
+                # label stay.
                 cpu = r["cpu rloop/loop"]
                 out.append(f"| {label} | {r['rloop/raw']:.2f} | {r['rloop/loop']:.2f} | "
-                           f"{r['loop/raw']:.2f} | {cpu:.2f} |" if cpu is not None else "| - |")
+                           f"{r['loop/raw']:.2f} | {'n/a' if cpu is None else f'{cpu:.2f}'} |")
         sc = s["two_job_scaling"]
         out.append("")
         out.append("2-job/1-job IOPS at 4k randread QD32: " +
