@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Summarises a `make bench` run: medians per backing, profile and target, the
-ratios rloop/raw, rloop/loop and loop/raw, a markdown table per backing and an
-SVG chart of the ratios.
+"""Summarises a `make bench` run: medians and min-max per backing, profile and
+target, the ratios rloop/raw, rloop/loop and loop/raw (of the medians, with the
+min-max of the per-repetition ratios), a markdown table per backing and an SVG
+chart of the ratios.
 
 Usage: report.py RUN_DIR   (RUN_DIR/<backing>/<profile>.<target>.<rep>.json)
 """
@@ -19,6 +20,14 @@ PROFILES = [
     ("rr4k_qd32_2j", "4k randread QD32, 2 jobs"),
 ]
 TARGETS = ["raw", "loop", "rloop"]
+# key in "ratios", numerator, denominator, metric
+RATIOS = [
+    ("rloop/raw", "rloop", "raw", "iops"),
+    ("rloop/loop", "rloop", "loop", "iops"),
+    ("loop/raw", "loop", "raw", "iops"),
+    ("cpu rloop/loop", "rloop", "loop", "cpu_us_per_io"),
+]
+METRICS = ("iops", "bw_mib", "lat_us", "p99_us", "cpu_us_per_io")
 
 
 def one_run(json_path: Path) -> dict:
@@ -54,7 +63,16 @@ def one_run(json_path: Path) -> dict:
         # System-wide busy CPU time over the job, per I/O.
         "cpu_us_per_io": cpu,
         "runtime_s": runtime_s,
+        "rep": json_path.stem.rsplit(".", 1)[-1],
     }
+
+
+def median_range(values: list) -> tuple:
+    """(median, [min, max]) of the values that are there, or (None, None)."""
+    vs = [v for v in values if v is not None]
+    if not vs:
+        return None, None
+    return statistics.median(vs), [min(vs), max(vs)]
 
 
 def summarise(run: Path) -> dict:
@@ -63,25 +81,31 @@ def summarise(run: Path) -> dict:
         per = {}
         for prof, _ in PROFILES:
             per[prof] = {}
+            by_rep = {}
             for t in TARGETS:
                 runs = [one_run(p) for p in sorted(bdir.glob(f"{prof}.{t}.*.json"))]
                 if not runs:
                     continue
-                per[prof][t] = {k: statistics.median(r[k] for r in runs)
-                                for k in ("iops", "bw_mib", "lat_us", "p99_us")}
-                cpu = [r["cpu_us_per_io"] for r in runs if r["cpu_us_per_io"] is not None]
-                per[prof][t]["cpu_us_per_io"] = statistics.median(cpu) if cpu else None
-                per[prof][t]["reps"] = len(runs)
+                by_rep[t] = {r["rep"]: r for r in runs}
+                m = {"range": {}}
+                for k in METRICS:
+                    m[k], m["range"][k] = median_range([r[k] for r in runs])
+                m["reps"] = len(runs)
+                per[prof][t] = m
             m = per[prof]
             if all(t in m for t in TARGETS):
-                m["ratios"] = {
-                    "rloop/raw": m["rloop"]["iops"] / m["raw"]["iops"],
-                    "rloop/loop": m["rloop"]["iops"] / m["loop"]["iops"],
-                    "loop/raw": m["loop"]["iops"] / m["raw"]["iops"],
-                    "cpu rloop/loop": (m["rloop"]["cpu_us_per_io"] / m["loop"]["cpu_us_per_io"]
-                                       if m["rloop"]["cpu_us_per_io"] is not None
-                                       and m["loop"]["cpu_us_per_io"] else None),
-                }
+                ratios, ranges = {}, {}
+                for key, num, den, k in RATIOS:
+                    a, b = m[num][k], m[den][k]
+                    ratios[key] = a / b if a is not None and b else None
+                    # Targets run interleaved within a repetition: pairing by
+                    # repetition cancels what drifts between repetitions.
+                    paired = [by_rep[num][i][k] / by_rep[den][i][k]
+                              for i in by_rep[num].keys() & by_rep[den].keys()
+                              if by_rep[num][i][k] is not None and by_rep[den][i][k]]
+                    ranges[key] = [min(paired), max(paired)] if paired else None
+                m["ratios"] = ratios
+                m["ratio_ranges"] = ranges
         # Scaling from 1 to 2 jobs at QD32, per target.
         scaling = {}
         for t in TARGETS:
@@ -92,6 +116,12 @@ def summarise(run: Path) -> dict:
         summary[bdir.name] = {"env": (bdir / "env.txt").read_text().splitlines(),
                               "profiles": per, "two_job_scaling": scaling}
     return summary
+
+
+def fmt_ratio(v, rng=None) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.2f}" + (f" ({rng[0]:.2f}–{rng[1]:.2f})" if rng else "")
 
 
 def markdown(summary: dict) -> str:
@@ -109,20 +139,25 @@ def markdown(summary: dict) -> str:
                                f"{m['lat_us']:.0f} | {m['p99_us']:.0f} | "
                                f"{'n/a' if cpu is None else f'{cpu:.1f}'} |")
         out.append("")
+        out.append("Ratios of the medians; in brackets the min–max of the "
+                   "per-repetition ratios.\n")
         out.append("| profile | rloop/raw | rloop/loop | loop/raw | CPU/IO rloop/loop |")
         out.append("| --- | ---: | ---: | ---: | ---: |")
         for prof, label in PROFILES:
-            r = s["profiles"].get(prof, {}).get("ratios")
-            if r:
-                # A missing value says n/a in its own cell: the row and its
-                # label stay.
-                cpu = r["cpu rloop/loop"]
-                out.append(f"| {label} | {r['rloop/raw']:.2f} | {r['rloop/loop']:.2f} | "
-                           f"{r['loop/raw']:.2f} | {'n/a' if cpu is None else f'{cpu:.2f}'} |")
+            p = s["profiles"].get(prof, {})
+            if not p:
+                continue
+            # A missing value (a target that did not run, no CPU figures)
+            # says n/a in its own cell: the row and its label stay.
+            r = p.get("ratios", {})
+            rr = p.get("ratio_ranges", {})
+            out.append(f"| {label} | " + " | ".join(
+                fmt_ratio(r.get(key), rr.get(key)) for key, _, _, _ in RATIOS) + " |")
         sc = s["two_job_scaling"]
-        out.append("")
-        out.append("2-job/1-job IOPS at 4k randread QD32: " +
-                   ", ".join(f"{t} {v:.2f}" for t, v in sc.items()))
+        if sc:
+            out.append("")
+            out.append("2-job/1-job IOPS at 4k randread QD32: " +
+                       ", ".join(f"{t} {v:.2f}" for t, v in sc.items()))
         out.append("")
     return "\n".join(out)
 
