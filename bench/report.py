@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Summarises a `make bench` run: medians and min-max per backing, profile and
 target, the ratios rloop/raw, rloop/loop and loop/raw (of the medians, with the
-min-max of the per-repetition ratios), a markdown table per backing and an SVG
-chart of the ratios.
+min-max of the per-repetition ratios), a markdown report and an SVG chart of
+the ratios.
 
-Usage: report.py RUN_DIR   (RUN_DIR/<backing>/<profile>.<target>.<rep>.json)
+Usage: report.py RUN_DIR     (RUN_DIR/<backing>/<profile>.<target>.<rep>.json,
+                              .cpu beside each, env.txt per backing; the
+                              VM's console in RUN_DIR/vm-<backing>/ if kept)
 """
 import json
+import re
 import statistics
 import sys
+import time
 from pathlib import Path
 
 PROFILES = [
@@ -28,10 +32,18 @@ RATIOS = [
     ("cpu rloop/loop", "rloop", "loop", "cpu_us_per_io"),
 ]
 METRICS = ("iops", "bw_mib", "lat_us", "p99_us", "cpu_us_per_io")
+BACKING_TEXT = {
+    "nullb": "a file on xfs on null_blk (memory-backed)",
+    "virtio": "a file on xfs on a virtio-blk disk",
+}
+# Percent by which repetitions of one target typically differ under TCG
+# (earlier runs); each run's own spread is printed beside it.
+TCG_SPREAD = 30
 
 
 def one_run(json_path: Path) -> dict:
-    job = json.loads(json_path.read_text())["jobs"][0]
+    doc = json.loads(json_path.read_text())
+    job = doc["jobs"][0]
     ios = 0
     bw = 0.0
     lat_mean = []
@@ -49,21 +61,27 @@ def one_run(json_path: Path) -> dict:
         if "99.000000" in pct:
             p99.append(pct["99.000000"] / 1000)
     runtime_s = job["job_runtime"] / 1000 if job.get("job_runtime") else None
-    # Runs from before the harness wrote .cpu files have no CPU figures.
+    # System-wide busy CPU time over the job, per I/O: loop's and rloop's
+    # workers are kernel threads that fio's own CPU figures never see. Runs
+    # from before the harness wrote .cpu files have none.
     cpu = None
     cpu_file = json_path.with_suffix(".cpu")
     if cpu_file.exists() and ios:
         busy, _total, hz = (int(x) for x in cpu_file.read_text().split())
         cpu = busy * 1e6 / hz / ios
+    opts = job.get("job options", {})
     return {
         "iops": (job["read"]["iops"] + job["write"]["iops"]),
         "bw_mib": bw / 2**20,
         "lat_us": max(lat_mean) if lat_mean else 0.0,
         "p99_us": max(p99) if p99 else 0.0,
-        # System-wide busy CPU time over the job, per I/O.
         "cpu_us_per_io": cpu,
         "runtime_s": runtime_s,
         "rep": json_path.stem.rsplit(".", 1)[-1],
+        "timestamp": doc.get("timestamp"),
+        "fio": doc.get("fio version"),
+        "runtime": opts.get("runtime"),
+        "ioengine": opts.get("ioengine"),
     }
 
 
@@ -75,10 +93,44 @@ def median_range(values: list) -> tuple:
     return statistics.median(vs), [min(vs), max(vs)]
 
 
+def environment(run: Path, bdir: Path, runs: list) -> dict:
+    env = {}
+    for line in (bdir / "env.txt").read_text().splitlines():
+        key, _, value = line.partition(" ")
+        env[key] = value.strip()
+    sched = re.search(r"\[(\S+)\]", env.get("backing_scheduler", ""))
+    stamps = [r["timestamp"] for r in runs if r["timestamp"]]
+    # vm.sh logs the guest's console beside the results; the CPU model line
+    # names the accelerator ("QEMU TCG CPU" without KVM).
+    accel = None
+    console = run / f"vm-{bdir.name}" / "console.log"
+    if console.exists():
+        text = console.read_text(errors="replace")
+        if "QEMU TCG CPU" in text:
+            accel = "QEMU TCG"
+        elif "Hypervisor detected: KVM" in text:
+            accel = "QEMU KVM"
+    first = lambda key: next((r[key] for r in runs if r[key]), None)  # noqa: E731
+    return {
+        "kernel": env.get("kernel"),
+        "cpus": env.get("cpus"),
+        "device": env.get("backing", "").split(" ")[-1] or None,
+        "scheduler": sched.group(1) if sched else None,
+        "accel": accel,
+        "fio": first("fio"),
+        "ioengine": first("ioengine"),
+        "runtime_s": first("runtime"),
+        "start": (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(min(stamps)))
+                  if stamps else None),
+        "reps": len({r["rep"] for r in runs}),
+    }
+
+
 def summarise(run: Path) -> dict:
     summary = {}
     for bdir in sorted(p for p in run.iterdir() if p.is_dir() and (p / "env.txt").exists()):
         per = {}
+        all_runs = []
         for prof, _ in PROFILES:
             per[prof] = {}
             by_rep = {}
@@ -86,6 +138,7 @@ def summarise(run: Path) -> dict:
                 runs = [one_run(p) for p in sorted(bdir.glob(f"{prof}.{t}.*.json"))]
                 if not runs:
                     continue
+                all_runs += runs
                 by_rep[t] = {r["rep"]: r for r in runs}
                 m = {"range": {}}
                 for k in METRICS:
@@ -113,9 +166,57 @@ def summarise(run: Path) -> dict:
                 scaling[t] = per["rr4k_qd32_2j"][t]["iops"] / per["rr4k_qd32"][t]["iops"]
             except KeyError:
                 pass
+        meta = environment(run, bdir, all_runs)
+        # How far one target's repetitions strayed from its median, so the
+        # caption can say how much this run, not only TCG in general, varied.
+        dev = [v / m["iops"] - 1 for p in per.values() for m in p.values()
+               if "range" in m and m["iops"] for v in m["range"]["iops"]]
+        meta["iops_spread_pct"] = [100 * min(dev), 100 * max(dev)] if dev else None
         summary[bdir.name] = {"env": (bdir / "env.txt").read_text().splitlines(),
+                              "meta": meta,
                               "profiles": per, "two_job_scaling": scaling}
     return summary
+
+
+def same_or_each(summary: dict, key: str, fmt=str, none="not recorded") -> str:
+    """One value if every backing agrees, else each backing's."""
+    vals = {b: s["meta"].get(key) for b, s in summary.items()}
+    if len(set(vals.values())) == 1:
+        v = next(iter(vals.values()))
+        return fmt(v) if v is not None else none
+    return ", ".join(f"{b} {fmt(v) if v is not None else none}" for b, v in vals.items())
+
+
+def run_start(summary: dict) -> str:
+    starts = [s["meta"]["start"] for s in summary.values() if s["meta"].get("start")]
+    return min(starts) if starts else "(date not recorded)"
+
+
+def spread_text(summary: dict) -> str:
+    """TCG's usual spread, and this run's, in words."""
+    sp = [s["meta"]["iops_spread_pct"] for s in summary.values()
+          if s["meta"].get("iops_spread_pct")]
+    if not sp:
+        return f"by ±{TCG_SPREAD} %"
+    lo, hi = min(x[0] for x in sp), max(x[1] for x in sp)
+    more = " and more" if max(-lo, hi) > TCG_SPREAD else ""
+    return (f"by ±{TCG_SPREAD} %{more} (in this run one target's IOPS ranged from "
+            f"{lo:+.0f} % to {hi:+.0f} % of its median)")
+
+
+def accel_text(summary: dict) -> str:
+    return same_or_each(summary, "accel", none="QEMU (accelerator not recorded)")
+
+
+def under_tcg(summary: dict) -> bool:
+    # vm.sh always uses TCG; only a console that says KVM lifts the caveat.
+    return any(s["meta"].get("accel") != "QEMU KVM" for s in summary.values())
+
+
+def backing_text(backing: str, s: dict) -> str:
+    what = BACKING_TEXT.get(backing, backing)
+    sched = s["meta"].get("scheduler")
+    return f"{backing}: {what}" + (f", scheduler {sched}" if sched else "")
 
 
 def fmt_ratio(v, rng=None) -> str:
@@ -125,7 +226,27 @@ def fmt_ratio(v, rng=None) -> str:
 
 
 def markdown(summary: dict) -> str:
-    out = []
+    out = ["## Environment", ""]
+    if summary:
+        out += [
+            f"- date: {run_start(summary)} (start of the first fio job)",
+            f"- kernel: {same_or_each(summary, 'kernel')}, "
+            f"{same_or_each(summary, 'cpus')} vCPUs",
+            f"- machine: {accel_text(summary)}"
+            + (": absolute numbers mean little and repetitions of one target differ "
+               f"{spread_text(summary)}; compare targets within a backing and claim a "
+               "difference only where the whole min–max range is on one side of 1.0"
+               if under_tcg(summary) else ""),
+            "- backings: " + "; ".join(backing_text(b, s) for b, s in summary.items()),
+            f"- repetitions: {same_or_each(summary, 'reps')}, targets interleaved, "
+            f"{same_or_each(summary, 'runtime_s')} s per job; values are medians, "
+            "ranges min–max (of ratios: of the per-repetition ratios)",
+            f"- fio: {same_or_each(summary, 'fio')}, {same_or_each(summary, 'ioengine')}, "
+            "O_DIRECT",
+            "- CPU per I/O: busy time of all CPUs (/proc/stat) over the job ÷ I/Os, "
+            "so the drivers' kernel workers count",
+            "",
+        ]
     for backing, s in summary.items():
         out.append(f"### {backing}\n")
         out.append("| profile | target | IOPS | MiB/s | mean lat µs | p99 µs | CPU µs/IO |")
@@ -199,13 +320,17 @@ def svg(summary: dict) -> str:
     return "\n".join(parts)
 
 
-def main() -> None:
+def main() -> int:
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
     run = Path(sys.argv[1])
     summary = summarise(run)
     (run / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (run / "bench.md").write_text(markdown(summary))
     (run / "bench.svg").write_text(svg(summary))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
