@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Summarises a `make bench` run: medians and min-max per backing, profile and
 target, the ratios rloop/raw, rloop/loop and loop/raw (of the medians, with the
-min-max of the per-repetition ratios), a markdown report and an SVG chart of
-the ratios.
+min-max of the per-repetition ratios), a markdown report and an SVG chart.
 
 Usage: report.py RUN_DIR     (RUN_DIR/<backing>/<profile>.<target>.<rep>.json,
                               .cpu beside each, env.txt per backing; the
@@ -15,13 +14,14 @@ import sys
 import time
 from pathlib import Path
 
+# name, label, the I/O size: CPU per I/O is only comparable within one size.
 PROFILES = [
-    ("rr4k_qd32", "4k randread QD32"),
-    ("rr4k_qd1", "4k randread QD1"),
-    ("rw4k_qd32", "4k randwrite QD32"),
-    ("sr1m_qd8", "1M read QD8"),
-    ("sw1m_qd8", "1M write QD8"),
-    ("rr4k_qd32_2j", "4k randread QD32, 2 jobs"),
+    ("rr4k_qd32", "4k randread QD32", "4k"),
+    ("rr4k_qd1", "4k randread QD1", "4k"),
+    ("rw4k_qd32", "4k randwrite QD32", "4k"),
+    ("sr1m_qd8", "1M read QD8", "1M"),
+    ("sw1m_qd8", "1M write QD8", "1M"),
+    ("rr4k_qd32_2j", "4k randread QD32, 2 jobs", "4k"),
 ]
 TARGETS = ["raw", "loop", "rloop"]
 # key in "ratios", numerator, denominator, metric
@@ -131,7 +131,7 @@ def summarise(run: Path) -> dict:
     for bdir in sorted(p for p in run.iterdir() if p.is_dir() and (p / "env.txt").exists()):
         per = {}
         all_runs = []
-        for prof, _ in PROFILES:
+        for prof, _, _ in PROFILES:
             per[prof] = {}
             by_rep = {}
             for t in TARGETS:
@@ -225,6 +225,12 @@ def fmt_ratio(v, rng=None) -> str:
     return f"{v:.2f}" + (f" ({rng[0]:.2f}–{rng[1]:.2f})" if rng else "")
 
 
+def fmt_cpu(v) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.0f}" if v >= 100 else f"{v:.1f}"
+
+
 def markdown(summary: dict) -> str:
     out = ["## Environment", ""]
     if summary:
@@ -251,7 +257,7 @@ def markdown(summary: dict) -> str:
         out.append(f"### {backing}\n")
         out.append("| profile | target | IOPS | MiB/s | mean lat µs | p99 µs | CPU µs/IO |")
         out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-        for prof, label in PROFILES:
+        for prof, label, _ in PROFILES:
             for t in TARGETS:
                 m = s["profiles"].get(prof, {}).get(t)
                 if m:
@@ -264,7 +270,7 @@ def markdown(summary: dict) -> str:
                    "per-repetition ratios.\n")
         out.append("| profile | rloop/raw | rloop/loop | loop/raw | CPU/IO rloop/loop |")
         out.append("| --- | ---: | ---: | ---: | ---: |")
-        for prof, label in PROFILES:
+        for prof, label, _ in PROFILES:
             p = s["profiles"].get(prof, {})
             if not p:
                 continue
@@ -283,41 +289,263 @@ def markdown(summary: dict) -> str:
     return "\n".join(out)
 
 
-def svg(summary: dict) -> str:
-    """Grouped bars: rloop/raw and rloop/loop per profile, one panel per backing."""
-    w_panel, h, bar, gap = 520, 300, 16, 24
-    panels = list(summary.items())
-    width = w_panel * max(1, len(panels))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h + 120}" '
-             'font-family="sans-serif" font-size="11">']
-    ymax = 1.5
-    for i, (backing, s) in enumerate(panels):
-        x0 = i * w_panel + 50
-        y_of = lambda v: 30 + h - min(v, ymax) / ymax * h  # noqa: E731
-        parts.append(f'<text x="{x0}" y="18" font-size="14">{backing}</text>')
-        for v in (0.5, 1.0, 1.5):
-            y = y_of(v)
-            parts.append(f'<line x1="{x0}" x2="{x0 + w_panel - 70}" y1="{y}" y2="{y}" '
-                         f'stroke="{"#000" if v == 1.0 else "#ccc"}"/>')
-            parts.append(f'<text x="{x0 - 30}" y="{y + 4}">{v:.1f}</text>')
-        for j, (prof, label) in enumerate(PROFILES):
-            r = s["profiles"].get(prof, {}).get("ratios")
-            if not r:
+# --- the chart ---------------------------------------------------------------
+
+FONT = 11
+# Wider than the average glyph of the usual sans-serif fonts, so that layout
+# from this estimate leaves text room instead of clipping it.
+CHAR_W = 0.62 * FONT
+RATIO_BARS = [("rloop/loop", "#ee6677"), ("rloop/raw", "#4477aa")]
+TARGET_COLORS = {"raw": "#bbbbbb", "loop": "#66ccee", "rloop": "#aa3377"}
+
+
+def text_w(s: str, size: float = FONT) -> float:
+    return len(s) * CHAR_W * size / FONT
+
+
+def esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def wrap(s: str, width: float, size: float = FONT) -> list:
+    lines, cur = [], ""
+    for word in s.split(" "):
+        if cur and text_w(cur + " " + word, size) > width:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}" if cur else word
+    return lines + [cur] if cur else lines
+
+
+def nice_scale(vmax: float, ticks: int = 5) -> tuple:
+    """(top, step): the axis ends just past vmax, not at the next round
+    number, which could leave up to a third of the panel empty; ticks go at
+    round steps below it."""
+    vmax = max(vmax, 1e-9)
+    raw = vmax / ticks
+    mag = 10 ** int(f"{raw:e}".split("e")[1])
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return vmax * 1.03, step
+
+
+def tick_label(v: float, step: float) -> str:
+    d = next(d for d in range(6) if abs(round(step, d) - step) < 1e-9)
+    return f"{v:.{d}f}".rstrip("0").rstrip(".") if d else f"{v:.0f}"
+
+
+class Chart:
+    def __init__(self):
+        self.parts = []
+
+    def add(self, s: str):
+        self.parts.append(s)
+
+    def text(self, x, y, s, anchor="start", size=FONT, fill="#000", extra=""):
+        self.add(f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" '
+                 f'text-anchor="{anchor}"{extra}>{esc(s)}</text>')
+
+    def line(self, x1, y1, x2, y2, stroke="#000", extra=""):
+        self.add(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+                 f'stroke="{stroke}"{extra}/>')
+
+    def rect(self, x, y, w, h, fill, extra="", tip=None):
+        close = f"><title>{esc(tip)}</title></rect>" if tip else "/>"
+        self.add(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0):.1f}" '
+                 f'height="{h:.1f}" fill="{fill}"{extra}{close}')
+
+
+def bar_panel(c: Chart, x0: float, y0: float, plot_w: float, rows: list, top: float,
+              step: float, bars: list, row_h: float, bar_h: float, fmt, one=False,
+              axis_title=""):
+    """Horizontal bars from 0. rows: one list per profile of (value, [lo, hi]
+    or None, colour, pale, tooltip) per bar, value None for n/a. Returns the y
+    below the axis title."""
+    x_of = lambda v: x0 + v / top * plot_w  # noqa: E731
+    h = row_h * len(rows)
+    c.rect(x0, y0, plot_w, h, "none", ' class="plot"')
+    for i in range(int(top / step + 1e-9) + 1):
+        v = i * step
+        c.line(x_of(v), y0, x_of(v), y0 + h, "#000" if i == 0 else "#e3e3e3")
+        c.text(x_of(v), y0 + h + 13, tick_label(v, step), "middle", fill="#333")
+    for i, row in enumerate(rows):
+        y = y0 + i * row_h + (row_h - bars * bar_h) / 2
+        for k, (val, rng, color, pale, tip) in enumerate(row):
+            by = y + k * bar_h
+            mid = by + (bar_h - 1) / 2
+            if val is None:
+                c.text(x0 + 4, mid + 4, "n/a", fill="#666", extra=' font-style="italic"')
                 continue
-            x = x0 + 10 + j * (2 * bar + gap)
-            for k, (key, color) in enumerate((("rloop/raw", "#4477aa"), ("rloop/loop", "#ee6677"))):
-                v = r[key]
-                y = y_of(v)
-                parts.append(f'<rect x="{x + k * bar}" y="{y}" width="{bar - 2}" '
-                             f'height="{30 + h - y}" fill="{color}"><title>{label} {key} '
-                             f'{v:.2f}</title></rect>')
-            parts.append(f'<text transform="translate({x + 4},{h + 40}) rotate(40)">{label}</text>')
-    parts.append(f'<rect x="50" y="{h + 100}" width="10" height="10" fill="#4477aa"/>'
-                 f'<text x="64" y="{h + 109}">rloop/raw</text>'
-                 f'<rect x="150" y="{h + 100}" width="10" height="10" fill="#ee6677"/>'
-                 f'<text x="164" y="{h + 109}">rloop/loop</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
+            # A pale bar is one whose range reaches across 1.0: no claim.
+            style = (f' fill-opacity="0.35" stroke="{color}" stroke-width="1"'
+                     if pale else "")
+            c.rect(x0, by, x_of(val) - x0, bar_h - 1, color, f' class="bar"{style}', tip)
+            end = val
+            if rng:
+                lo, hi = rng
+                end = max(end, hi)
+                c.line(x_of(lo), mid, x_of(hi), mid, "#222", ' class="whisker"')
+                for w in (lo, hi):
+                    c.line(x_of(w), mid - 3, x_of(w), mid + 3, "#222")
+            c.text(x_of(end) + 4, mid + 4, fmt(val), size=FONT - 1)
+    if one:
+        c.line(x_of(1.0), y0 - 4, x_of(1.0), y0 + h + 2, "#000",
+               ' stroke-width="1.2" stroke-dasharray="5 3" class="one"')
+    c.text(x0 + plot_w / 2, y0 + h + 29, axis_title, "middle")
+    return y0 + h + 36
+
+
+def svg(summary: dict) -> str:
+    """IOPS ratios, then CPU µs per I/O per I/O size; one column per backing,
+    the profile labels once on the left."""
+    backings = list(summary.items())
+    profs = [p for p in PROFILES if any(s["profiles"].get(p[0]) for _, s in backings)]
+    pad = 12
+    label_w = max([text_w(lbl) for _, lbl, _ in profs] + [text_w("CPU µs per I/O")]) + 14
+    # Room right of each plot for the value printed after the longest bar.
+    val_w = text_w("00000", FONT - 1) + 10
+    plot_w = 300
+    col_w = plot_w + val_w + 24
+    ratio_legend = ([(k, col, "") for k, col in RATIO_BARS]
+                    + [("pale: the range includes 1.0", "#999999",
+                        ' fill-opacity="0.35" stroke="#999999"')])
+    cpu_legend = [(t, TARGET_COLORS[t], "") for t in TARGETS]
+    cpu_note = "all CPUs, /proc/stat; less is cheaper"
+    legend_w = lambda items: sum(34 + text_w(n) for n, _, _ in items)  # noqa: E731
+    width = pad + label_w + max(col_w * max(1, len(backings)), legend_w(ratio_legend),
+                                legend_w(cpu_legend) + text_w(cpu_note)) + pad
+    c = Chart()
+    y = 24
+    c.text(pad, y, "rloop vs the kernel's loop (direct I/O) and the raw file", size=15,
+           extra=' font-weight="bold"')
+
+    # Caption: what was measured where, and how far to trust it.
+    if backings:
+        reps = same_or_each(summary, "reps")
+        caption = [
+            f"Run {run_start(summary)}, kernel {same_or_each(summary, 'kernel')}, "
+            f"{accel_text(summary)}, {same_or_each(summary, 'cpus')} vCPUs, "
+            f"{same_or_each(summary, 'fio')} {same_or_each(summary, 'ioengine')} O_DIRECT, "
+            f"{same_or_each(summary, 'runtime_s')} s per job, {reps} interleaved repetitions. "
+            "Bars: medians; whiskers: min–max over the repetitions "
+            "(for ratios: of the per-repetition ratios).",
+            "Backings: " + "; ".join(f"{b}, {BACKING_TEXT.get(b, b)}" for b, _ in backings)
+            + f"; I/O scheduler {same_or_each(summary, 'scheduler')}.",
+        ]
+        if under_tcg(summary):
+            caption.append(
+                f"Under QEMU TCG repetitions differ {spread_text(summary)}: read a "
+                "difference only where the whole min–max range is on one side of 1.0 "
+                "(pale bars: it is not). Absolute numbers mean little under TCG.")
+    else:
+        caption = ["No results in this run."]
+    y += 8
+    for para in caption:
+        for ln in wrap(para, width - 2 * pad):
+            y += 15
+            c.text(pad, y, ln, fill="#333")
+
+    def column_heads(y):
+        for j, (b, _) in enumerate(backings):
+            x = pad + label_w + j * col_w
+            c.text(x, y, b, size=13, extra=' font-weight="bold"')
+            if b in BACKING_TEXT:
+                c.text(x + text_w(b, 13) + 6, y, BACKING_TEXT[b], size=FONT - 1, fill="#555")
+
+    def legend(y, items, note=""):
+        x = pad + label_w
+        for name, color, extra in items:
+            c.rect(x, y - 9, 12, 10, color, extra)
+            c.text(x + 16, y, name)
+            x += 16 + text_w(name) + 18
+        if note:
+            c.text(x, y, note, fill="#333")
+
+    def row_labels(y0, row_h, labels):
+        for i, lbl in enumerate(labels):
+            if i % 2:
+                c.rect(pad, y0 + i * row_h, width - 2 * pad, row_h, "#f4f4f4")
+            c.text(pad + label_w - 10, y0 + i * row_h + row_h / 2 + 4, lbl, "end")
+
+    # IOPS ratios, one scale for all backings so that columns compare.
+    y += 30
+    c.text(pad, y, "IOPS ratio", size=13, extra=' font-weight="bold"')
+    legend(y, ratio_legend)
+    vals = [1.2]
+    for _, s in backings:
+        for p in profs:
+            m = s["profiles"].get(p[0], {})
+            for key, _ in RATIO_BARS:
+                vals += [v for v in [m.get("ratios", {}).get(key)] if v is not None]
+                vals += (m.get("ratio_ranges", {}).get(key) or [])
+    top, step = nice_scale(max(vals), 6)
+    row_h, bar_h = 30, 12
+    y += 22
+    column_heads(y)
+    y0 = y + 12
+    row_labels(y0, row_h, [lbl for _, lbl, _ in profs])
+    y_end = y0
+    for j, (b, s) in enumerate(backings):
+        rows = []
+        for prof, lbl, _ in profs:
+            m = s["profiles"].get(prof, {})
+            row = []
+            for key, color in RATIO_BARS:
+                v = m.get("ratios", {}).get(key)
+                rng = m.get("ratio_ranges", {}).get(key)
+                pale = bool(rng) and rng[0] <= 1.0 <= rng[1]
+                tip = f"{b} {lbl} {key} {fmt_ratio(v, rng)}"
+                row.append((v, rng, color, pale, tip))
+            rows.append(row)
+        y_end = bar_panel(c, pad + label_w + j * col_w, y0, plot_w, rows, top, step,
+                          len(RATIO_BARS), row_h, bar_h, lambda v: f"{v:.2f}", one=True,
+                          axis_title="IOPS ratio, > 1 = rloop faster")
+
+    # CPU per I/O, a panel per I/O size: 1M I/Os cost tens of times what 4k
+    # ones do, and on one scale the 4k bars would vanish.
+    y = y_end + 22
+    c.text(pad, y, "CPU µs per I/O", size=13, extra=' font-weight="bold"')
+    has_cpu = any(m.get("cpu_us_per_io") is not None for _, s in backings
+                  for p in s["profiles"].values() for t, m in p.items() if t in TARGETS)
+    if has_cpu:
+        legend(y, cpu_legend, cpu_note)
+    else:
+        c.text(pad + label_w, y, "not recorded in this run", fill="#333")
+    y += 10
+    for size in dict.fromkeys(p[2] for p in profs if has_cpu):
+        group = [p for p in profs if p[2] == size]
+        row_h, bar_h = 42, 12
+        y += 14
+        y0 = y
+        row_labels(y0, row_h, [lbl for _, lbl, _ in group])
+        y_end = y0
+        for j, (b, s) in enumerate(backings):
+            vals = [0.0]
+            for p in group:
+                for t in TARGETS:
+                    m = s["profiles"].get(p[0], {}).get(t) or {}
+                    vals += (m.get("range", {}).get("cpu_us_per_io") or [])
+            top, step = nice_scale(max(vals) or 1.0, 4)
+            rows = []
+            for prof, lbl, _ in group:
+                row = []
+                for t in TARGETS:
+                    m = s["profiles"].get(prof, {}).get(t) or {}
+                    v = m.get("cpu_us_per_io")
+                    rng = m.get("range", {}).get("cpu_us_per_io")
+                    row.append((v, rng, TARGET_COLORS[t], False,
+                                f"{b} {lbl} {t} {fmt_cpu(v)} µs/IO"))
+                rows.append(row)
+            y_end = bar_panel(c, pad + label_w + j * col_w, y0, plot_w, rows, top, step,
+                              len(TARGETS), row_h, bar_h, fmt_cpu,
+                              axis_title=f"CPU µs per {size} I/O ({b})")
+        y = y_end
+    height = y + pad
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" '
+            f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
+            f'font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="{FONT}">')
+    return "\n".join([head, f'<rect width="{width:.0f}" height="{height:.0f}" fill="#fff"/>']
+                     + c.parts + ["</svg>"]) + "\n"
 
 
 def main() -> int:
