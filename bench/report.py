@@ -6,12 +6,15 @@ min-max of the per-repetition ratios), a markdown report and an SVG chart.
 Usage: report.py RUN_DIR     (RUN_DIR/<backing>/<profile>.<target>.<rep>.json,
                               .cpu beside each, env.txt per backing; the
                               VM's console in RUN_DIR/vm-<backing>/ if kept)
+       report.py --self-test (synthetic runs, checks the outputs)
 """
 import json
 import re
 import statistics
 import sys
+import tempfile
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 # name, label, the I/O size: CPU per I/O is only comparable within one size.
@@ -548,7 +551,108 @@ def svg(summary: dict) -> str:
                      + c.parts + ["</svg>"]) + "\n"
 
 
+# --- self-test ---------------------------------------------------------------
+
+def fake_fio(path: Path, iops: float, rw: str, bs: int, stamp: int, cpu_busy=None):
+    ios = int(iops * 5)
+    part = lambda n: {"total_ios": n, "bw_bytes": n * bs / 5, "iops": n / 5,  # noqa: E731
+                      "lat_ns": {"mean": 1e9 / max(iops, 1),
+                                 "percentile": {"99.000000": 3e9 / max(iops, 1)}},
+                      "clat_ns": {"mean": 0}}
+    doc = {"fio version": "fio-3.33", "timestamp": stamp,
+           "jobs": [{"job options": {"runtime": "5", "ioengine": "io_uring"},
+                     "job_runtime": 5000,
+                     "read": part(ios if rw == "read" else 0),
+                     "write": part(ios if rw == "write" else 0)}]}
+    path.write_text(json.dumps(doc))
+    if cpu_busy is not None:
+        path.with_suffix(".cpu").write_text(f"{cpu_busy} 1000 100\n")
+
+
+def self_test() -> int:
+    import random
+    rnd = random.Random(1)
+    bad = []
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp)
+        for backing in ("nullb", "virtio"):
+            bdir = run / backing
+            bdir.mkdir()
+            (bdir / "env.txt").write_text(
+                f"kernel 6.12.117\ncpus 2\nbacking {backing} /dev/x\n"
+                "backing_scheduler [none] mq-deadline\n")
+            (run / f"vm-{backing}").mkdir()
+            (run / f"vm-{backing}" / "console.log").write_text(
+                "smpboot: CPU0: AMD QEMU TCG CPU version 2.5+\n")
+            for prof, _, size in PROFILES:
+                for t in TARGETS:
+                    # virtio lacks rloop for one profile: its ratios are n/a.
+                    if backing == "virtio" and prof == "sr1m_qd8" and t == "rloop":
+                        continue
+                    base = {"raw": 1000, "loop": 800, "rloop": 1000}[t]
+                    # The widest ratio must still fit the scale.
+                    if prof == "rr4k_qd32_2j" and t == "rloop":
+                        base = 2300
+                    for rep in (1, 2, 3):
+                        cpu = None if (backing == "nullb" and t == "loop"
+                                       and prof == "rr4k_qd1") else rnd.randint(200, 900)
+                        fake_fio(bdir / f"{prof}.{t}.{rep}.json", base * rnd.uniform(0.7, 1.3),
+                                 "write" if "w" in prof[:2] else "read",
+                                 4096 if size == "4k" else 2**20, 1796203453 + rep, cpu)
+        summary = summarise(run)
+        md = markdown(summary)
+        doc = svg(summary)
+    root = ET.fromstring(doc)
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = [t.text or "" for t in root.iter(ns + "text")]
+    width, height = float(root.get("width")), float(root.get("height"))
+    for _, label, _ in PROFILES:
+        # Once among the ratio rows, once among the CPU rows.
+        if texts.count(label) != 2:
+            bad.append(f"svg: label {label!r} {texts.count(label)} times, want 2")
+        # In each backing a row per target that ran and a ratio row, whatever
+        # is missing (virtio's 1M read lacks rloop).
+        want = 2 * (len(TARGETS) + 1) - (label == "1M read QD8")
+        if md.count(f"| {label} |") != want:
+            bad.append(f"md: label {label!r} {md.count(f'| {label} |')} times")
+    if "n/a" not in texts:
+        bad.append("svg: a missing value does not say n/a")
+    for needle in ("## Environment", "6.12.117", "QEMU TCG", "fio-3.33", f"±{TCG_SPREAD} %"):
+        if needle not in md:
+            bad.append(f"md: no {needle!r}")
+    caption = " ".join(texts)
+    if "QEMU TCG" not in caption or f"±{TCG_SPREAD} %" not in caption:
+        bad.append("svg: caption lacks TCG or its caveat")
+    plots = [(float(r.get("x")), float(r.get("width"))) for r in root.iter(ns + "rect")
+             if r.get("class") == "plot"]
+    for r in root.iter(ns + "rect"):
+        if r.get("class") != "bar":
+            continue
+        x, w = float(r.get("x")), float(r.get("width"))
+        if not any(px - 0.1 <= x and x + w <= px + pw + 0.1 for px, pw in plots):
+            bad.append(f"svg: bar {r.findtext(ns + 'title')} leaves its plot")
+    for ln in root.iter(ns + "line"):
+        if ln.get("class") == "whisker" and not any(
+                px - 0.1 <= float(ln.get("x1")) and float(ln.get("x2")) <= px + pw + 0.1
+                for px, pw in plots):
+            bad.append("svg: a whisker leaves its plot")
+    if sum(1 for ln in root.iter(ns + "line") if ln.get("class") == "one") != 2:
+        bad.append("svg: want a line at 1.0 in each ratio panel")
+    for t in root.iter(ns + "text"):
+        x, s = float(t.get("x")), t.text or ""
+        w = text_w(s, float(t.get("font-size")))
+        left = {"start": x, "middle": x - w / 2, "end": x - w}[t.get("text-anchor")]
+        if left < 0 or left + w > width or not 0 < float(t.get("y")) <= height:
+            bad.append(f"svg: text {s!r} outside the image")
+    for b in bad:
+        print("FAIL", b)
+    print("self-test:", "FAIL" if bad else "ok")
+    return 1 if bad else 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
