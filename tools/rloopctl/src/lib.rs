@@ -20,6 +20,7 @@ pub mod abi;
 #[path = "../../../rloop_rules.rs"]
 pub mod rules;
 
+pub mod cli;
 pub mod columns;
 pub mod ctl;
 pub mod errno;

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The command line of `rloopctl`, as clap sees it.
+//!
+//! It lives in the library rather than in the binary so that the man pages
+//! and shell completions (`examples/gen-docs.rs`) are generated from the very
+//! definition the binary parses with.
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::columns::{self, Column};
+
+/// The whole command line: `rloopctl`, its options and its subcommands.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rloopctl",
+    version,
+    about = "Set up and control rloop devices (a losetup look-alike)",
+    long_about = "Set up and control rloop devices: disks (/dev/rloopN) that expose a regular \
+                  file or a block device, always through direct I/O.\n\n\
+                  Exit status: 0 on success, 1 if an operation failed, 2 for a usage error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Create a device over FILE and print its name (/dev/rloopN).
+    Create(CreateArgs),
+    /// Detach and remove devices.
+    Detach(DetachArgs),
+    /// List devices (like `losetup --list`).
+    List(ListArgs),
+    /// Show the devices backed by FILE (like `losetup -j`).
+    Find(FindArgs),
+    /// Ask a device to re-read the size of its backing file.
+    SetCapacity(SetCapacityArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// Set up a read-only device.
+    #[arg(short = 'r', long = "read-only")]
+    pub read_only: bool,
+    /// Start at this byte offset into FILE (a multiple of the block size).
+    #[arg(short = 'o', long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub offset: Option<u64>,
+    /// Expose at most this many bytes of FILE (from the offset).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub sizelimit: Option<u64>,
+    /// Logical sector size of the device (default: the file's direct-I/O
+    /// alignment).
+    #[arg(short = 'b', long = "sector-size", value_name = "SIZE", value_parser = parse_block_size)]
+    pub sector_size: Option<u32>,
+    /// Detach the device automatically when its last user closes it. The
+    /// device is created open, held by rloopctl while COMMAND runs: give a
+    /// COMMAND that opens it (mounts it, say) for the device to outlive
+    /// rloopctl. udev's probes never detach it.
+    #[arg(long, requires = "command")]
+    pub autoclear: bool,
+    /// Scan the device for partitions.
+    #[arg(short = 'P', long)]
+    pub partscan: bool,
+    /// Accepted for losetup compatibility: rloop always uses direct I/O.
+    #[arg(
+        long = "direct-io",
+        value_name = "on",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "on",
+        value_parser = parse_direct_io
+    )]
+    pub direct_io: Option<bool>,
+    /// Accepted for losetup compatibility (the name is always printed).
+    #[arg(long, hide = true)]
+    pub show: bool,
+    /// Accepted for losetup compatibility (a new device is always made).
+    #[arg(short = 'f', long, hide = true)]
+    pub find: bool,
+    /// The backing file: a regular file or a block device.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// After `--`: a command to run once the device exists, with every
+    /// argument `{}` replaced by the device's path; rloopctl exits with its
+    /// status. With --autoclear the device goes when the command and every
+    /// other opener have let go of it.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct DetachArgs {
+    /// Detach all rloop devices.
+    #[arg(short = 'a', long, conflicts_with = "devices")]
+    pub all: bool,
+    /// Devices to detach: /dev/rloopN, rloopN or N.
+    #[arg(value_name = "DEV", required_unless_present = "all", value_parser = parse_dev)]
+    pub devices: Vec<u32>,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = columns::columns_help())]
+pub struct ListArgs {
+    /// Use JSON output format.
+    #[arg(short = 'J', long, conflicts_with = "raw")]
+    pub json: bool,
+    /// Don't print headings.
+    #[arg(short = 'n', long)]
+    pub noheadings: bool,
+    /// Use the raw output format.
+    #[arg(long)]
+    pub raw: bool,
+    /// Columns to show, comma separated (a leading + adds to the defaults).
+    #[arg(short = 'O', long, value_name = "LIST", value_parser = parse_output,
+          conflicts_with = "output_all")]
+    pub output: Option<ColumnList>,
+    /// Show all columns.
+    #[arg(long)]
+    pub output_all: bool,
+    /// Only this device: /dev/rloopN, rloopN or N.
+    #[arg(value_name = "DEV", value_parser = parse_dev)]
+    pub device: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+pub struct FindArgs {
+    /// Only devices at this offset.
+    #[arg(short = 'o', long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub offset: Option<u64>,
+    /// The backing file to look for.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct SetCapacityArgs {
+    /// The device: /dev/rloopN, rloopN or N.
+    #[arg(value_name = "DEV", value_parser = parse_dev)]
+    pub device: u32,
+}
+
+fn parse_size_arg(s: &str) -> Result<u64, String> {
+    crate::parse_size(s).map_err(|e| e.to_string())
+}
+
+/// A sector size: any size that fits 32 bits here; whether the device can
+/// have it is the operation's business (`create` explains a bad one).
+fn parse_block_size(s: &str) -> Result<u32, String> {
+    let v = parse_size_arg(s)?;
+    u32::try_from(v).map_err(|_| "too large".to_string())
+}
+
+fn parse_direct_io(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "1" | "yes" | "true" => Ok(true),
+        "off" | "0" | "no" | "false" => {
+            Err("rloop always uses direct I/O; it cannot be switched off".to_string())
+        }
+        _ => Err("expected 'on'".to_string()),
+    }
+}
+
+fn parse_dev(s: &str) -> Result<u32, String> {
+    crate::parse_device_arg(s).ok_or_else(|| "expected /dev/rloopN, rloopN or N".to_string())
+}
+
+/// An `--output` list (a newtype so that clap takes it as one value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnList(pub Vec<Column>);
+
+fn parse_output(s: &str) -> Result<ColumnList, String> {
+    columns::parse_columns(s).map(ColumnList)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("rloopctl").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn create_args() {
+        let c = parse(&[
+            "create",
+            "-r",
+            "-o",
+            "1M",
+            "--sizelimit",
+            "4KiB",
+            "-b",
+            "4096",
+            "-P",
+            "--autoclear",
+            "--direct-io",
+            "f.img",
+            "--",
+            "mount",
+            "{}",
+            "/mnt",
+        ])
+        .unwrap();
+        let Cmd::Create(a) = c.cmd else { panic!() };
+        assert!(a.read_only && a.partscan && a.autoclear);
+        assert_eq!(a.command, ["mount", "{}", "/mnt"]);
+        // Autoclear without a command to hold the device would detach it at once.
+        let e = parse(&["create", "--autoclear", "f.img"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("COMMAND"), "{e}");
+        assert_eq!(a.offset, Some(1 << 20));
+        assert_eq!(a.sizelimit, Some(4096));
+        assert_eq!(a.sector_size, Some(4096));
+        assert_eq!(a.direct_io, Some(true));
+        assert_eq!(a.file, PathBuf::from("f.img"));
+        assert!(parse(&["create", "--direct-io=on", "f"]).is_ok());
+        let e = parse(&["create", "--direct-io=off", "f"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("always uses direct I/O"), "{e}");
+        for bad in [
+            &["create", "-o", "-1", "f"][..],
+            &["create", "-o", "12Q", "f"],
+            &["create", "--sizelimit", "99999999999999999999", "f"],
+            &["create", "-b", "8G", "f"],
+            &["create", "-b", "x", "f"],
+            &["create"],
+            &["create", "a", "b"],
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn detach_list_args() {
+        let Cmd::Detach(a) = parse(&["detach", "/dev/rloop1", "rloop2", "3"])
+            .unwrap()
+            .cmd
+        else {
+            panic!()
+        };
+        assert_eq!(a.devices, vec![1, 2, 3]);
+        assert!(!a.all);
+        let Cmd::Detach(a) = parse(&["detach", "--all"]).unwrap().cmd else {
+            panic!()
+        };
+        assert!(a.all);
+        assert!(parse(&["detach"]).is_err());
+        assert!(parse(&["detach", "--all", "1"]).is_err());
+        assert!(parse(&["detach", "/dev/sda"]).is_err());
+
+        let Cmd::List(a) = parse(&["list", "-J", "-O", "name,Back-File", "rloop4"])
+            .unwrap()
+            .cmd
+        else {
+            panic!()
+        };
+        assert!(a.json);
+        assert_eq!(
+            a.output,
+            Some(ColumnList(vec![Column::Name, Column::BackFile]))
+        );
+        assert_eq!(a.device, Some(4));
+        let e = parse(&["list", "-O", "name,bogus"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("unknown column: bogus"), "{e}");
+        assert!(parse(&["list", "--json", "--raw"]).is_err());
+        assert!(parse(&["list", "--output-all", "-O", "name"]).is_err());
+        assert!(parse(&["list", "--output-all", "-n", "--raw"]).is_ok());
+        assert!(parse(&["set-capacity", "rloop0"]).is_ok());
+        assert!(parse(&["find", "-o", "4K", "x"]).is_ok());
+    }
+}
