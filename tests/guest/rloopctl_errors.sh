@@ -23,7 +23,10 @@ expect_fail 1 "^rloopctl: $dir/nope: .*(No such file|not exist)" create "$dir/no
 expect_fail 1 "^rloopctl: $dir: .*not a regular file or block device" create "$dir"
 expect_fail 1 "^rloopctl: /proc/version: .*direct I/O" create /proc/version
 expect_fail 1 "^rloopctl: $dir/backing: .*offset.*(align|multiple)" create -o 1000 "$dir/backing"
-expect_fail 1 "^rloopctl: $dir/backing: .*" create -b 3 "$dir/backing"
+expect_fail 1 "^rloopctl: $dir/backing: block size must be a power of two from 512 to the page size \(sector size 3; page size [0-9]+; " create -b 3 "$dir/backing"
+# The module's rules, named before the ioctl.
+expect_fail 1 "^rloopctl: $dir/backing: offset at or beyond the end of the backing file \(offset 16777216; " create -o 16M "$dir/backing"
+expect_fail 1 "^rloopctl: $dir/backing: block size must be a power of two from 512 to the page size \(sector size 1048576; " create -b 1M "$dir/backing"
 # Detaching an open device, as losetup -d: it succeeds, says so, and the
 # device goes on its last close.
 dev=$(rl_create "$dir/backing")
@@ -36,11 +39,12 @@ assert_eq "$(rl_attr "$dev" autoclear)" 1 "autoclear after a busy detach"
 exec 3<&-
 rl_gone "$dev"
 expect_fail 1 "^rloopctl: /dev/rloop999: " detach /dev/rloop999
-expect_fail 2 "" create
-expect_fail 2 "" create -o 12Q "$dir/backing"
-expect_fail 2 "" list -O NOPE
-expect_fail 2 "" frobnicate
-expect_fail 2 "" create --direct-io=off "$dir/backing"
+# Usage errors: clap's message, with the same prefix as every other error.
+expect_fail 2 "^rloopctl: " create
+expect_fail 2 "^rloopctl: invalid value '12Q' for '--offset <SIZE>'" create -o 12Q "$dir/backing"
+expect_fail 2 "^rloopctl: .*unknown column: NOPE" list -O NOPE
+expect_fail 2 "^rloopctl: unrecognized subcommand 'frobnicate'" frobnicate
+expect_fail 2 "^rloopctl: invalid value 'off' for '--direct-io.*direct I/O" create --direct-io=off "$dir/backing"
 for cmd in create detach list find set-capacity; do
 	"$RLOOPCTL" "$cmd" --help >/dev/null || fail "rloopctl $cmd --help failed"
 done

@@ -17,6 +17,15 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
+/// What rloopctl prints for a command line clap refused: clap's message with
+/// `rloopctl: ` in place of its `error: `, so that every error rloopctl
+/// reports starts the same way; plain text, as the other errors are.
+pub fn usage_error_text(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("rloopctl: {text}")
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "rloopctl",
@@ -152,10 +161,17 @@ fn parse_size_arg(s: &str) -> Result<u64, String> {
 }
 
 /// A sector size: any size that fits 32 bits here; whether the device can
-/// have it is the operation's business (`create` explains a bad one).
+/// have it is the operation's business (`create` explains a bad one by the
+/// module's rule). 0 is refused here: to the module it means "inherit",
+/// which is leaving the option out.
 fn parse_block_size(s: &str) -> Result<u32, String> {
-    let v = parse_size_arg(s)?;
-    u32::try_from(v).map_err(|_| "too large".to_string())
+    match u32::try_from(parse_size_arg(s)?) {
+        Ok(0) => {
+            Err("0 is no sector size (leave the option out to inherit the file's)".to_string())
+        }
+        Ok(v) => Ok(v),
+        Err(_) => Err("too large".to_string()),
+    }
 }
 
 fn parse_direct_io(s: &str) -> Result<bool, String> {

@@ -10,6 +10,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, StatxFlags};
 
 use crate::abi::{self, RloopConfig};
 use crate::error::Error;
+use crate::rules::{self, Refusal};
 use crate::sys;
 use crate::sysfs::{self, DeviceInfo};
 
@@ -109,6 +110,16 @@ fn open(path: &Path, flags: OFlags) -> Result<OwnedFd, i32> {
     rustix::fs::open(path, flags | OFlags::CLOEXEC, Mode::empty()).map_err(errno)
 }
 
+/// `create`'s refusal of a request by one of the module's rules: the rule,
+/// then the values it was applied to.
+fn refused(name: &str, refusal: Refusal, values: String) -> Error {
+    let e = match refusal {
+        Refusal::Invalid(_) => libc::EINVAL,
+        Refusal::Overflow(_) => libc::EOVERFLOW,
+    };
+    Error::os_with(name, e, format!("{} ({values})", refusal.rule()))
+}
+
 /// Where the block size of a new device comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockSizeSource {
@@ -121,6 +132,18 @@ pub enum BlockSizeSource {
     BlockDevice,
     /// Nothing better known.
     Default,
+}
+
+impl BlockSizeSource {
+    /// Where the block size came from, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            BlockSizeSource::Requested => "the requested block size",
+            BlockSizeSource::DioAlign => "the file's direct-I/O alignment",
+            BlockSizeSource::BlockDevice => "the logical block size of its block device",
+            BlockSizeSource::Default => "the default block size",
+        }
+    }
 }
 
 impl Ctx {
@@ -203,15 +226,13 @@ impl Ctx {
     pub fn create(&self, o: &CreateOptions) -> Result<Device, Error> {
         let name = o.file.display().to_string();
 
-        if let Some(b) = o.block_size {
-            if b < 512 || !b.is_power_of_two() {
-                return Err(Error::os_with(
-                    name,
-                    libc::EINVAL,
-                    format!("invalid sector size {b}: it must be a power of two, at least 512"),
-                ));
-            }
-        }
+        rules::check_window(o.offset, o.sizelimit).map_err(|r| {
+            refused(
+                &name,
+                r,
+                format!("offset {}; size limit {}", o.offset, o.sizelimit),
+            )
+        })?;
 
         let st = rustix::fs::stat(&o.file).map_err(|e| Error::os(&name, errno(e)))?;
         match FileType::from_raw_mode(st.st_mode) {
@@ -242,26 +263,44 @@ impl Ctx {
         }
         .map_err(|e| Error::os(&name, e))?;
 
-        let (bs, source) = match o.block_size {
-            Some(b) => (b, BlockSizeSource::Requested),
-            None => self.inherited_block_size(&fd),
-        };
-        if bs != 0 && o.offset % u64::from(bs) != 0 {
-            let why = match source {
-                BlockSizeSource::Requested => "the requested block size",
-                BlockSizeSource::DioAlign => "the file's direct-I/O alignment",
-                BlockSizeSource::BlockDevice => "the logical block size of its block device",
-                BlockSizeSource::Default => "the default block size",
+        let (inherited, source) = self.inherited_block_size(&fd);
+        let page_size = u32::try_from(rustix::param::page_size()).unwrap_or(u32::MAX);
+        let bs = rules::choose_block_size(o.block_size.unwrap_or(0), inherited, page_size)
+            .map_err(|r| {
+                let requested = o
+                    .block_size
+                    .map_or_else(String::new, |b| format!("sector size {b}; "));
+                refused(
+                    &name,
+                    r,
+                    format!(
+                        "{requested}page size {page_size}; {} {inherited}",
+                        source.describe()
+                    ),
+                )
+            })?;
+        let bs_source = match o.block_size {
+            Some(_) => BlockSizeSource::Requested,
+            None => source,
+        }
+        .describe();
+        // The end, not st_size: a block device's size is not in its inode.
+        let size = rustix::fs::seek(&fd, rustix::fs::SeekFrom::End(0))
+            .map_err(|e| Error::os(&name, errno(e)))?;
+        rules::window_len(size, o.offset, o.sizelimit, bs).map_err(|r| {
+            let limit = match o.sizelimit {
+                0 => String::new(),
+                l => format!("; size limit {l}"),
             };
-            return Err(Error::os_with(
-                name,
-                libc::EINVAL,
+            refused(
+                &name,
+                r,
                 format!(
-                    "offset {} is not a multiple of the block size {bs} ({why})",
+                    "offset {}{limit}; block size {bs}, {bs_source}; file size {size}",
                     o.offset
                 ),
-            ));
-        }
+            )
+        })?;
 
         // rloop only does direct I/O; say so before the kernel's EINVAL.
         if let Err(libc::EINVAL) = open(&o.file, OFlags::RDONLY | OFlags::DIRECT) {
@@ -406,6 +445,13 @@ impl Ctx {
                 r => r.err(),
             })
             .collect()
+    }
+
+    /// Whether the rloop module is loaded (`<sysfs>/module/rloop`). Without
+    /// it there are no devices, and `list` and `detach --all` say why there
+    /// are none rather than print nothing.
+    pub fn module_loaded(&self) -> bool {
+        self.sysfs.join("module").join(crate::MODULE_NAME).is_dir()
     }
 
     /// Every rloop device, by index.
@@ -657,8 +703,10 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.reason,
-            "offset 512 is not a multiple of the block size 4096 (the requested block size)"
+            "offset must be a multiple of the block size \
+             (offset 512; block size 4096, the requested block size; file size 65536)"
         );
+        assert_eq!(e.errno, Some(libc::EINVAL));
         // Odd offset against whatever the file inherits (at least 512).
         let e = c
             .create(&CreateOptions {
@@ -667,7 +715,67 @@ mod tests {
                 ..Default::default()
             })
             .unwrap_err();
-        assert!(e.reason.starts_with("offset 100 is not a multiple"), "{e}");
+        assert!(
+            e.reason.starts_with(
+                "offset must be a multiple of the block size (offset 100; block size "
+            ),
+            "{e}"
+        );
+        // The module's rules, each named, before the control node is looked
+        // for (it is missing here).
+        let page = rustix::param::page_size();
+        let refusal = |o: CreateOptions| c.create(&o).unwrap_err();
+        let e = refusal(CreateOptions {
+            file: file.clone(),
+            offset: 1 << 16,
+            block_size: Some(4096),
+            ..Default::default()
+        });
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: offset at or beyond the end of the backing file \
+                 (offset 65536; block size 4096, the requested block size; file size 65536)",
+                file.display()
+            )
+        );
+        let e = refusal(CreateOptions {
+            file: file.clone(),
+            offset: 61440,
+            sizelimit: 2048,
+            block_size: Some(4096),
+            ..Default::default()
+        });
+        assert_eq!(
+            e.reason,
+            "less than one block to show (offset 61440; size limit 2048; block size 4096, \
+             the requested block size; file size 65536)"
+        );
+        for bad in [3000, 256, 2 * page as u32] {
+            let e = refusal(CreateOptions {
+                file: file.clone(),
+                block_size: Some(bad),
+                ..Default::default()
+            });
+            assert_eq!(e.errno, Some(libc::EINVAL));
+            assert!(
+                e.reason.starts_with(&format!(
+                    "block size must be a power of two from 512 to the page size \
+                     (sector size {bad}; page size {page}; "
+                )),
+                "{e}"
+            );
+        }
+        let e = refusal(CreateOptions {
+            file: file.clone(),
+            offset: 1 << 63,
+            ..Default::default()
+        });
+        assert_eq!(e.errno, Some(libc::EOVERFLOW));
+        assert_eq!(
+            e.reason,
+            "offset beyond 2^63 - 1 (offset 9223372036854775808; size limit 0)"
+        );
 
         // Everything fine up to the control node, which is missing here
         // (unless the file system cannot do O_DIRECT at all).
@@ -697,6 +805,15 @@ mod tests {
         let f = std::fs::File::open(&file).unwrap();
         let (bs, _) = Ctx::default().inherited_block_size(&f);
         assert!(bs >= 512 && bs.is_power_of_two(), "{bs}");
+    }
+
+    #[test]
+    fn module_loaded_by_sysfs() {
+        let t = TempDir::new("module");
+        let c = ctx(&t.0);
+        assert!(!c.module_loaded());
+        std::fs::create_dir_all(t.0.join("sys/module/rloop")).unwrap();
+        assert!(c.module_loaded());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-/// A failed operation, displayed as `<subject>: <reason>` (the command puts
+/// A failed operation, displayed as `<subject>: <reason>`, or `<reason>`
+/// alone when it is about nothing in particular (the command puts
 /// `rloopctl: ` in front).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
@@ -44,6 +45,11 @@ impl Error {
         }
     }
 
+    /// The rloop module is not loaded: there is no device to act on.
+    pub fn module_not_loaded() -> Self {
+        Self::new("", format!("{} module not loaded", crate::MODULE_NAME))
+    }
+
     /// An error from an [`std::io::Error`].
     pub fn io(subject: impl Into<String>, err: &std::io::Error) -> Self {
         match err.raw_os_error() {
@@ -55,7 +61,11 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.subject, self.reason)
+        if self.subject.is_empty() {
+            f.write_str(&self.reason)
+        } else {
+            write!(f, "{}: {}", self.subject, self.reason)
+        }
     }
 }
 
@@ -78,5 +88,9 @@ mod tests {
         assert_eq!(e.errno, Some(libc::EBUSY));
         let e = Error::new("f", "offset is odd");
         assert_eq!(e.to_string(), "f: offset is odd");
+        assert_eq!(
+            Error::module_not_loaded().to_string(),
+            "rloop module not loaded"
+        );
     }
 }

@@ -37,6 +37,9 @@ pub use error::Error;
 pub use size::parse_size;
 pub use sysfs::DeviceInfo;
 
+/// The kernel module's name, as `/sys/module` shows it.
+pub const MODULE_NAME: &str = "rloop";
+
 /// `/dev`, where devtmpfs creates the nodes.
 pub const DEV_DIR: &str = "/dev";
 

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::Parser;
 
 use rloopctl::cli::{Cli, Cmd};
@@ -81,6 +82,12 @@ fn run(cli: Cli) -> Result<(), ()> {
             run_holding(&dev, &a.command)
         }
         Cmd::Detach(a) => {
+            // As losetup -D without the loop module: nothing to detach is
+            // no failure (cleanup scripts go on), but say why.
+            if a.all && !ctx.module_loaded() {
+                fail(&Error::module_not_loaded());
+                return Ok(());
+            }
             let errors = if a.all {
                 ctx.detach_all()
             } else {
@@ -107,7 +114,17 @@ fn run(cli: Cli) -> Result<(), ()> {
         }
         Cmd::List(a) => {
             let devs = match a.device {
+                Some(_) if !ctx.module_loaded() => {
+                    fail(&Error::module_not_loaded());
+                    return Err(());
+                }
                 Some(i) => vec![ctx.info(i).map_err(|e| fail(&e))?],
+                // No devices is the true answer (an empty JSON array for
+                // -J), as losetup's; the note says why, on stderr.
+                None if !ctx.module_loaded() => {
+                    fail(&Error::module_not_loaded());
+                    Vec::new()
+                }
                 None => ctx.list().map_err(|e| fail(&e))?,
             };
             let cols = if a.output_all {
@@ -140,8 +157,21 @@ fn run(cli: Cli) -> Result<(), ()> {
 }
 
 fn main() -> ExitCode {
-    // clap exits with 2 on a usage error and 0 for --help/--version.
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version (on stdout, status 0), and the help printed
+        // for a bare `rloopctl` are no messages to prefix.
+        Err(e)
+            if !e.use_stderr()
+                || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            e.exit()
+        }
+        Err(e) => {
+            eprint!("{}", rloopctl::cli::usage_error_text(&e));
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(()) => ExitCode::from(1),

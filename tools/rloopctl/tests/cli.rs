@@ -69,11 +69,13 @@ fn list_outputs() {
     let t = Tmp::new("list");
     let sys = t.0.join("sys");
     fs::create_dir_all(sys.join("block")).unwrap();
+    fs::create_dir_all(sys.join("module/rloop")).unwrap();
 
     // No devices: no output, success.
     let o = rloopctl(&sys, &["list"]);
     assert!(o.status.success());
     assert_eq!(stdout(&o), "");
+    assert_eq!(stderr(&o), "");
 
     fake(&sys, 0, "/tmp/a.img", 11, "8:1", 0, false);
     fake(&sys, 1, "/tmp/b c.img", 12, "8:1", 8192, true);
@@ -130,6 +132,7 @@ fn find_by_inode() {
     let md = fs::metadata(&file).unwrap();
     let bdev = format!("{}:{}", libc::major(md.dev()), libc::minor(md.dev()));
     let path = file.display().to_string();
+    fs::create_dir_all(sys.join("module/rloop")).unwrap();
     fake(&sys, 2, &path, md.ino(), &bdev, 4096, false);
     fake(&sys, 3, "/elsewhere", md.ino() + 1, &bdev, 0, false);
 
@@ -179,27 +182,105 @@ fn create_usage_and_refusals() {
     let file = t.0.join("f.img");
     fs::write(&file, vec![0u8; 8192]).unwrap();
     let p = file.display().to_string();
-    // A sector size the device cannot have is the operation's failure.
-    for bs in ["3", "0", "256", "3000"] {
+    // A sector size the device cannot have is the operation's failure, and
+    // the module's rule says why.
+    let page = rustix::param::page_size();
+    for bs in ["3", "256", "3000", &(2 * page).to_string()] {
         let o = rloopctl(&sys, &["create", "-b", bs, &p]);
         assert_eq!(o.status.code(), Some(1), "-b {bs}");
-        assert_eq!(
-            stderr(&o),
-            format!(
-                "rloopctl: {p}: invalid sector size {bs}: it must be a power of two, \
-                 at least 512\n"
-            )
+        let err = stderr(&o);
+        assert!(
+            err.starts_with(&format!(
+                "rloopctl: {p}: block size must be a power of two from 512 to the page size \
+                 (sector size {bs}; page size {page}; "
+            )),
+            "-b {bs}: {err}"
         );
+        assert_eq!(err.lines().count(), 1, "{err}");
     }
     let o = rloopctl(&sys, &["create", "-b", "4096", "-o", "1K", &p]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o),
         format!(
-            "rloopctl: {p}: offset 1024 is not a multiple of the block size 4096 \
-             (the requested block size)\n"
+            "rloopctl: {p}: offset must be a multiple of the block size \
+             (offset 1024; block size 4096, the requested block size; file size 8192)\n"
         )
     );
+    let o = rloopctl(&sys, &["create", "-b", "4096", "-o", "8K", &p]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "rloopctl: {p}: offset at or beyond the end of the backing file \
+             (offset 8192; block size 4096, the requested block size; file size 8192)\n"
+        )
+    );
+}
+
+#[test]
+fn usage_errors_have_the_one_prefix() {
+    let sys = Path::new("/nonexistent");
+    let o = rloopctl(sys, &["create", "-o", "12Q", "f"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "rloopctl: invalid value '12Q' for '--offset <SIZE>': unknown suffix \
+         (use K, M, G, T, P, E with optional iB, or KB, MB, GB, ...)\n\n\
+         For more information, try '--help'.\n"
+    );
+    let o = rloopctl(sys, &["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("rloopctl: unrecognized subcommand 'frobnicate'\n"),
+        "{}",
+        stderr(&o)
+    );
+    let o = rloopctl(sys, &["create", "-b", "0", "f"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with(
+            "rloopctl: invalid value '0' for '--sector-size <SIZE>': 0 is no sector size \
+             (leave the option out to inherit the file's)\n"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    // A bare rloopctl shows the help (on stderr, status 2), unprefixed.
+    let o = rloopctl(sys, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("Set up and control rloop devices"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn without_the_module() {
+    let t = Tmp::new("nomodule");
+    let sys = t.0.join("sys");
+    fs::create_dir_all(sys.join("block")).unwrap();
+    let not_loaded = "rloopctl: rloop module not loaded\n";
+
+    // No devices, and why: success, as losetup's empty list.
+    let o = rloopctl(&sys, &["list"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "");
+    assert_eq!(stderr(&o), not_loaded);
+    let o = rloopctl(&sys, &["list", "-J"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "{\n   \"rloopdevices\": []\n}\n");
+    assert_eq!(stderr(&o), not_loaded);
+    // One device asked for cannot be shown: a failure.
+    let o = rloopctl(&sys, &["list", "rloop0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), not_loaded);
+    // Nothing to detach, as losetup -D: success, so cleanups go on.
+    let o = rloopctl(&sys, &["detach", "--all"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "");
+    assert_eq!(stderr(&o), not_loaded);
 }
 
 #[test]
