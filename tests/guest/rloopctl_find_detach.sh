@@ -1,6 +1,6 @@
 #!/bin/bash
 # rloopctl find lists the devices of a file; detach takes several devices in
-# the forms /dev/rloopN, rloopN and N; detach --all removes every one.
+# the forms /dev/rloopN, rloopN and N; detach --all (-D) removes every one.
 # timeout: 200
 . "${0%/*}/../lib.sh"
 
@@ -17,6 +17,12 @@ assert_eq "$(wc -l <<<"$found")" 2 "devices of $dir/a"
 grep -q "^$a1:" <<<"$found" && grep -q "^$a2:" <<<"$found" || fail "find output: $found"
 grep -q "^$b:" <<<"$found" && fail "find lists $b for $dir/a"
 assert_eq "$("$RLOOPCTL" find "$dir/b" | cut -d: -f1)" "$b" "find $dir/b"
+# losetup -j's line: the file system's device number as stat %d prints it,
+# zero-padded to four digits, then the inode.
+assert_eq "$("$RLOOPCTL" find "$dir/b")" \
+	"$b: [$(printf %04d "$(stat -c %d "$dir/b")")]:$(stat -c %i "$dir/b") ($dir/b)" "find line of $b"
+assert_eq "$("$RLOOPCTL" find -o 1M "$dir/a")" \
+	"$a2: [$(printf %04d "$(stat -c %d "$dir/a")")]:$(stat -c %i "$dir/a") ($dir/a), offset 1048576" "find -o 1M"
 
 "$RLOOPCTL" detach "$a1" "${a2#/dev/}" || fail "detach of two devices failed"
 rl_gone "$a1"
@@ -28,3 +34,9 @@ rl_gone "$c"
 rl_create "$dir/a" >/dev/null
 "$RLOOPCTL" detach --all || fail "detach --all failed"
 assert_eq "$(ls /sys/block | grep -c '^rloop' || true)" 0 "devices after detach --all"
+# -D, as losetup's; -v names each device it detached.
+d=$(rl_create "$dir/a")
+udevadm settle # udev's probe holds a new disk open for a moment: it would be busy
+out=$("$RLOOPCTL" -v detach -D 2>&1) || fail "detach -D failed: $out"
+assert_eq "$out" "rloopctl: $d: detached" "detach -v -D"
+rl_gone "$d"

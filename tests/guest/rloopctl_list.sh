@@ -17,6 +17,8 @@ out=$("$RLOOPCTL" list)
 assert_eq "$(head -n 1 <<<"$out" | tr -s ' ')" "NAME SIZELIMIT OFFSET AUTOCLEAR RO BACK-FILE DIO LOG-SEC" "default header"
 assert_eq "$(wc -l <<<"$out")" 3 "lines of list"
 grep -q "^$a .*$dir/a" <<<"$out" || fail "list lacks $a: $out"
+# losetup's -a (all devices) and -l (columns) are what list does anyway.
+assert_eq "$("$RLOOPCTL" list -a -l)" "$out" "list -a -l"
 
 assert_eq "$("$RLOOPCTL" list -n -O NAME,OFFSET,RO "$a" | tr -s ' ')" "$a 4096 0" "-n -O for $a"
 assert_eq "$("$RLOOPCTL" list --raw -n -O name,ro,sizelimit "$b")" "$b 1 $((8 << 20))" "--raw"

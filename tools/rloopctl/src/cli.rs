@@ -36,6 +36,10 @@ pub fn usage_error_text(e: &clap::Error) -> String {
                   Exit status: 0 on success, 1 if an operation failed, 2 for a usage error."
 )]
 pub struct Cli {
+    /// Say what was done, on stderr (the block size a device got and where
+    /// it came from, each device detached).
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -78,7 +82,8 @@ pub struct CreateArgs {
     /// Scan the device for partitions.
     #[arg(short = 'P', long)]
     pub partscan: bool,
-    /// Accepted for losetup compatibility: rloop always uses direct I/O.
+    /// Use direct I/O to the backing file: rloop always does, so only "on"
+    /// is taken (for losetup compatibility).
     #[arg(
         long = "direct-io",
         value_name = "on",
@@ -88,11 +93,13 @@ pub struct CreateArgs {
         value_parser = parse_direct_io
     )]
     pub direct_io: Option<bool>,
-    /// Accepted for losetup compatibility (the name is always printed).
-    #[arg(long, hide = true)]
+    /// Print the device name: rloopctl always does (as losetup --show);
+    /// accepted for losetup compatibility.
+    #[arg(long)]
     pub show: bool,
-    /// Accepted for losetup compatibility (a new device is always made).
-    #[arg(short = 'f', long, hide = true)]
+    /// Use the first free device: rloopctl always does, the module picks
+    /// the number (as losetup -f); accepted for losetup compatibility.
+    #[arg(short = 'f', long)]
     pub find: bool,
     /// The backing file: a regular file or a block device.
     #[arg(value_name = "FILE")]
@@ -107,8 +114,8 @@ pub struct CreateArgs {
 
 #[derive(Args, Debug)]
 pub struct DetachArgs {
-    /// Detach all rloop devices.
-    #[arg(short = 'a', long, conflicts_with = "devices")]
+    /// Detach all rloop devices (as losetup -D; -a is taken too).
+    #[arg(short = 'D', long, short_alias = 'a', conflicts_with = "devices")]
     pub all: bool,
     /// Devices to detach: /dev/rloopN, rloopN or N.
     #[arg(value_name = "DEV", required_unless_present = "all", value_parser = parse_dev)]
@@ -118,6 +125,12 @@ pub struct DetachArgs {
 #[derive(Args, Debug)]
 #[command(after_help = columns::columns_help())]
 pub struct ListArgs {
+    /// List all devices (as losetup -a): what list does without DEV.
+    #[arg(short = 'a', long, conflicts_with = "device")]
+    pub all: bool,
+    /// List in columns (as losetup -l): the default format.
+    #[arg(short = 'l', long)]
+    pub list: bool,
     /// Use JSON output format.
     #[arg(short = 'J', long, conflicts_with = "raw")]
     pub json: bool,
@@ -174,13 +187,16 @@ fn parse_block_size(s: &str) -> Result<u32, String> {
     }
 }
 
+/// `--direct-io[=on]`. Whatever else is asked for, the answer is the same:
+/// there is nothing but direct I/O to have.
 fn parse_direct_io(s: &str) -> Result<bool, String> {
     match s {
         "on" | "1" | "yes" | "true" => Ok(true),
-        "off" | "0" | "no" | "false" => {
-            Err("rloop always uses direct I/O; it cannot be switched off".to_string())
-        }
-        _ => Err("expected 'on'".to_string()),
+        _ => Err(
+            "rloop is direct-I/O only: it always uses direct I/O, which cannot be \
+                  switched off (leave the option out, or give --direct-io=on)"
+                .to_string(),
+        ),
     }
 }
 
@@ -243,9 +259,24 @@ mod tests {
         assert_eq!(a.direct_io, Some(true));
         assert_eq!(a.file, PathBuf::from("f.img"));
         assert!(parse(&["create", "--direct-io=on", "f"]).is_ok());
-        let e = parse(&["create", "--direct-io=off", "f"]).unwrap_err();
-        assert_eq!(e.exit_code(), 2);
-        assert!(e.to_string().contains("always uses direct I/O"), "{e}");
+        for value in ["off", "0", "auto", ""] {
+            let e = parse(&["create", &format!("--direct-io={value}"), "f"]).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert_eq!(
+                usage_error_text(&e),
+                format!(
+                    "rloopctl: invalid value '{value}' for '--direct-io[=<on>]': rloop is \
+                     direct-I/O only: it always uses direct I/O, which cannot be switched off \
+                     (leave the option out, or give --direct-io=on)\n\n\
+                     For more information, try '--help'.\n"
+                )
+            );
+        }
+        let Cmd::Create(a) = parse(&["-v", "create", "--show", "-f", "x"]).unwrap().cmd else {
+            panic!()
+        };
+        assert!(a.show && a.find);
+        assert!(parse(&["create", "x", "-v"]).unwrap().verbose);
         for bad in [
             &["create", "-o", "-1", "f"][..],
             &["create", "-o", "12Q", "f"],
@@ -270,10 +301,13 @@ mod tests {
         };
         assert_eq!(a.devices, vec![1, 2, 3]);
         assert!(!a.all);
-        let Cmd::Detach(a) = parse(&["detach", "--all"]).unwrap().cmd else {
-            panic!()
-        };
-        assert!(a.all);
+        for all in ["--all", "-D", "-a"] {
+            let Cmd::Detach(a) = parse(&["detach", all]).unwrap().cmd else {
+                panic!()
+            };
+            assert!(a.all, "{all}");
+        }
+        assert!(parse(&["detach", "-D", "1"]).is_err());
         assert!(parse(&["detach"]).is_err());
         assert!(parse(&["detach", "--all", "1"]).is_err());
         assert!(parse(&["detach", "/dev/sda"]).is_err());
@@ -294,6 +328,12 @@ mod tests {
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("unknown column: bogus"), "{e}");
         assert!(parse(&["list", "--json", "--raw"]).is_err());
+        let Cmd::List(a) = parse(&["list", "-a", "-l"]).unwrap().cmd else {
+            panic!()
+        };
+        assert!(a.all && a.list && a.device.is_none());
+        assert!(parse(&["list", "-a", "rloop1"]).is_err());
+        assert!(parse(&["list", "-l", "rloop1"]).is_ok());
         assert!(parse(&["list", "--output-all", "-O", "name"]).is_err());
         assert!(parse(&["list", "--output-all", "-n", "--raw"]).is_ok());
         assert!(parse(&["set-capacity", "rloop0"]).is_ok());

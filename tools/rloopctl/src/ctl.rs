@@ -61,6 +61,34 @@ pub enum Detached {
     OnLastClose,
 }
 
+impl Detached {
+    /// What `RLOOP_CTL_DETACH`'s non-negative result means: 0 gone, 1 busy
+    /// and set to autoclear.
+    pub fn from_ioctl(result: i32) -> Self {
+        match result {
+            0 => Detached::Now,
+            _ => Detached::OnLastClose,
+        }
+    }
+}
+
+/// What a detach did to device N (`detach --all` reports one per device).
+pub type DetachOutcome = (u32, Result<Detached, Error>);
+
+/// The line rloopctl prints on stderr for a detached device, if any: a busy
+/// device always gets one, since it is still there after a detach that
+/// succeeded; a device gone at once only with `--verbose`.
+pub fn detach_note(index: u32, d: Detached, verbose: bool) -> Option<String> {
+    let name = crate::device_path(index);
+    match d {
+        Detached::OnLastClose => Some(format!(
+            "{name}: busy: autoclear turned on, it is detached on its last close"
+        )),
+        Detached::Now if verbose => Some(format!("{name}: detached")),
+        Detached::Now => None,
+    }
+}
+
 /// A device `create` made.
 #[derive(Debug)]
 pub struct Device {
@@ -71,6 +99,10 @@ pub struct Device {
     /// The disk is read-only (asked for, or the file could only be opened
     /// read-only).
     pub read_only: bool,
+    /// Its logical block size.
+    pub block_size: u32,
+    /// Where that came from.
+    pub block_size_source: BlockSizeSource,
     /// For an autoclear device, the descriptor the module opened on it for
     /// its creator: the device goes when this and every later opener have
     /// closed it (if this process dies, it goes unless something else holds
@@ -282,8 +314,7 @@ impl Ctx {
         let bs_source = match o.block_size {
             Some(_) => BlockSizeSource::Requested,
             None => source,
-        }
-        .describe();
+        };
         // The end, not st_size: a block device's size is not in its inode.
         let size = rustix::fs::seek(&fd, rustix::fs::SeekFrom::End(0))
             .map_err(|e| Error::os(&name, errno(e)))?;
@@ -296,8 +327,9 @@ impl Ctx {
                 &name,
                 r,
                 format!(
-                    "offset {}{limit}; block size {bs}, {bs_source}; file size {size}",
-                    o.offset
+                    "offset {}{limit}; block size {bs}, {}; file size {size}",
+                    o.offset,
+                    bs_source.describe()
                 ),
             )
         })?;
@@ -348,6 +380,8 @@ impl Ctx {
             index,
             path,
             read_only,
+            block_size: bs,
+            block_size_source: bs_source,
             holder,
         })
     }
@@ -414,8 +448,7 @@ impl Ctx {
         // SAFETY: RLOOP_CTL_DETACH takes an integer, not a pointer.
         let r = unsafe { sys::ioctl(ctl.as_raw_fd(), sys::RLOOP_CTL_DETACH, index as usize) };
         match r {
-            Ok(0) => Ok(Detached::Now),
-            Ok(_) => Ok(Detached::OnLastClose),
+            Ok(r) => Ok(Detached::from_ioctl(r)),
             Err(e) => {
                 let name = crate::device_path(index);
                 Err(match e {
@@ -426,25 +459,16 @@ impl Ctx {
         }
     }
 
-    /// Detaches every rloop device; returns the failures (a device that is
-    /// already gone is not one).
-    pub fn detach_all(&self) -> Vec<Error> {
-        let indices = match sysfs::device_indices(&self.sysfs) {
-            Ok(v) => v,
-            Err(e) => {
-                return vec![Error::io(
-                    self.sysfs.join("block").display().to_string(),
-                    &e,
-                )]
-            }
-        };
-        indices
+    /// Detaches every rloop device; returns what happened to each (a device
+    /// that went meanwhile is left out), or why there is no list of them.
+    pub fn detach_all(&self) -> Result<Vec<DetachOutcome>, Error> {
+        let indices = sysfs::device_indices(&self.sysfs)
+            .map_err(|e| Error::io(self.sysfs.join("block").display().to_string(), &e))?;
+        Ok(indices
             .into_iter()
-            .filter_map(|i| match self.detach(i) {
-                Err(e) if e.errno == Some(libc::ENODEV) => None,
-                r => r.err(),
-            })
-            .collect()
+            .map(|i| (i, self.detach(i)))
+            .filter(|(_, r)| !matches!(r, Err(e) if e.errno == Some(libc::ENODEV)))
+            .collect())
     }
 
     /// Whether the rloop module is loaded (`<sysfs>/module/rloop`). Without
@@ -531,13 +555,14 @@ pub fn set_capacity(index: u32) -> Result<(), Error> {
     Ctx::default().set_capacity(index)
 }
 
-/// One line of `rloopctl find` for a device, as `losetup -j` prints it but
-/// with the device number as `MAJ:MIN`:
-/// `/dev/rloop0: [8:1]:1234 (/path/file), offset 4096`.
+/// One line of `rloopctl find` for a device, as `losetup -j` prints it:
+/// `/dev/rloop0: [2049]:1234 (/path/file), offset 4096`. The backing file
+/// system's device number is losetup's `[%04jd]` of `lo_device`, the
+/// kernel's `huge_encode_dev`, which is glibc's `makedev` and `stat -c %d`.
 pub fn find_line(d: &DeviceInfo) -> String {
-    let dev = d
-        .backing_dev
-        .map_or_else(String::new, |(a, b)| format!("{a}:{b}"));
+    let dev = d.backing_dev.map_or_else(String::new, |(major, minor)| {
+        format!("{:04}", rustix::fs::makedev(major, minor))
+    });
     let ino = d.backing_inode.map_or_else(String::new, |i| i.to_string());
     let mut s = format!(
         "{}: [{dev}]:{ino} ({})",
@@ -578,6 +603,49 @@ mod tests {
         assert_eq!(o.flags(false), 4 | 8);
         assert_eq!(o.flags(true), 1 | 4 | 8);
         assert_eq!(CreateOptions::default().flags(false), 0);
+    }
+
+    #[test]
+    fn find_line_is_losetups() {
+        let mut d = DeviceInfo {
+            name: "/dev/rloop3".into(),
+            backing_file: Some("/srv/a b.img".into()),
+            backing_inode: Some(12),
+            backing_dev: Some((8, 1)),
+            ..Default::default()
+        };
+        assert_eq!(find_line(&d), "/dev/rloop3: [2049]:12 (/srv/a b.img)");
+        // Zero-padded to four digits; a minor above 255 as the kernel
+        // encodes it.
+        d.backing_dev = Some((0, 35));
+        assert_eq!(find_line(&d), "/dev/rloop3: [0035]:12 (/srv/a b.img)");
+        d.backing_dev = Some((259, 300));
+        d.offset = 4096;
+        d.sizelimit = 8192;
+        assert_eq!(
+            find_line(&d),
+            format!(
+                "/dev/rloop3: [{}]:12 (/srv/a b.img), offset 4096, sizelimit 8192",
+                (259 << 8) | (300 & 0xff) | ((300 & !0xff) << 12)
+            )
+        );
+    }
+
+    #[test]
+    fn busy_detach_is_said() {
+        assert_eq!(Detached::from_ioctl(0), Detached::Now);
+        assert_eq!(Detached::from_ioctl(1), Detached::OnLastClose);
+        for verbose in [false, true] {
+            assert_eq!(
+                detach_note(4, Detached::OnLastClose, verbose).as_deref(),
+                Some("/dev/rloop4: busy: autoclear turned on, it is detached on its last close")
+            );
+        }
+        assert_eq!(detach_note(4, Detached::Now, false), None);
+        assert_eq!(
+            detach_note(4, Detached::Now, true).as_deref(),
+            Some("/dev/rloop4: detached")
+        );
     }
 
     #[test]
@@ -645,12 +713,13 @@ mod tests {
         );
         assert_eq!(
             find_line(&found[0]),
-            format!("/dev/rloop0: [{bd}]:{} ({path})", md.ino())
+            format!("/dev/rloop0: [{:04}]:{} ({path})", md.dev(), md.ino())
         );
         assert_eq!(
             find_line(&found[1]),
             format!(
-                "/dev/rloop3: [{bd}]:{} ({path}), offset 4096, sizelimit 8192",
+                "/dev/rloop3: [{:04}]:{} ({path}), offset 4096, sizelimit 8192",
+                md.dev(),
                 md.ino()
             )
         );
@@ -822,7 +891,13 @@ mod tests {
         let c = ctx(&t.0);
         let e = c.detach(0).unwrap_err();
         assert_eq!(e.errno, Some(libc::ENOENT));
-        assert!(c.detach_all().is_empty(), "no devices, nothing to fail");
+        assert!(
+            c.detach_all().unwrap().is_empty(),
+            "no devices, nothing to fail"
+        );
+        std::fs::write(t.0.join("sys"), "").unwrap();
+        let e = c.detach_all().unwrap_err();
+        assert_eq!(e.errno, Some(libc::ENOTDIR));
         let e = c.set_capacity(7).unwrap_err();
         assert_eq!(e.to_string(), "/dev/rloop7: No such file or directory");
     }

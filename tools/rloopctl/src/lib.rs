@@ -31,7 +31,8 @@ pub mod sysfs;
 
 pub use columns::{Column, OutputFormat};
 pub use ctl::{
-    create, detach, find, find_line, info, list, set_capacity, CreateOptions, Ctx, Detached, Device,
+    create, detach, detach_note, find, find_line, info, list, set_capacity, CreateOptions, Ctx,
+    Detached, Device,
 };
 pub use error::Error;
 pub use size::parse_size;

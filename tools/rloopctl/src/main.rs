@@ -59,6 +59,7 @@ fn run_holding(dev: &rloopctl::Device, command: &[std::ffi::OsString]) -> Result
 }
 
 fn run(cli: Cli) -> Result<(), ()> {
+    let verbose = cli.verbose;
     let mut ctx = Ctx::default();
     if let Some(p) = std::env::var_os(SYSFS_ENV) {
         ctx.sysfs = PathBuf::from(p);
@@ -75,6 +76,16 @@ fn run(cli: Cli) -> Result<(), ()> {
                 partscan: a.partscan,
             };
             let dev = ctx.create(&o).map_err(|e| fail(&e))?;
+            if verbose {
+                eprintln!(
+                    "rloopctl: {}: over {}, block size {} ({}){}",
+                    dev.path,
+                    o.file.display(),
+                    dev.block_size,
+                    dev.block_size_source.describe(),
+                    if dev.read_only { ", read-only" } else { "" }
+                );
+            }
             out(&format!("{}\n", dev.path));
             if a.command.is_empty() {
                 return Ok(());
@@ -88,28 +99,29 @@ fn run(cli: Cli) -> Result<(), ()> {
                 fail(&Error::module_not_loaded());
                 return Ok(());
             }
-            let errors = if a.all {
-                ctx.detach_all()
+            let results = if a.all {
+                ctx.detach_all().map_err(|e| fail(&e))?
             } else {
-                a.devices
-                    .iter()
-                    .filter_map(|&i| match ctx.detach(i) {
-                        Ok(rloopctl::Detached::OnLastClose) => {
-                            eprintln!(
-                                "rloopctl: {}: busy: autoclear turned on, it is detached on its last close",
-                                rloopctl::device_path(i)
-                            );
-                            None
-                        }
-                        r => r.err(),
-                    })
-                    .collect()
+                a.devices.iter().map(|&i| (i, ctx.detach(i))).collect()
             };
-            errors.iter().for_each(fail);
-            if errors.is_empty() {
-                Ok(())
-            } else {
+            let mut failed = false;
+            for (index, r) in results {
+                match r {
+                    Ok(d) => {
+                        if let Some(note) = rloopctl::detach_note(index, d, verbose) {
+                            eprintln!("rloopctl: {note}");
+                        }
+                    }
+                    Err(e) => {
+                        fail(&e);
+                        failed = true;
+                    }
+                }
+            }
+            if failed {
                 Err(())
+            } else {
+                Ok(())
             }
         }
         Cmd::List(a) => {

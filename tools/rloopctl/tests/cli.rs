@@ -140,7 +140,11 @@ fn find_by_inode() {
     assert!(o.status.success());
     assert_eq!(
         stdout(&o),
-        format!("/dev/rloop2: [{bdev}]:{} ({path}), offset 4096\n", md.ino())
+        format!(
+            "/dev/rloop2: [{:04}]:{} ({path}), offset 4096\n",
+            md.dev(),
+            md.ino()
+        )
     );
     let o = rloopctl(&sys, &["find", "-o", "0", &path]);
     assert!(o.status.success());
@@ -170,8 +174,18 @@ fn create_usage_and_refusals() {
         let o = rloopctl(&sys, args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
     }
-    let o = rloopctl(&sys, &["create", "--direct-io=off", "f"]);
-    assert!(stderr(&o).contains("rloop always uses direct I/O"));
+    for value in ["off", "auto"] {
+        let o = rloopctl(&sys, &["create", &format!("--direct-io={value}"), "f"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).starts_with(&format!(
+                "rloopctl: invalid value '{value}' for '--direct-io[=<on>]': \
+                 rloop is direct-I/O only: "
+            )),
+            "{}",
+            stderr(&o)
+        );
+    }
 
     let o = rloopctl(&sys, &["create", "/dev/null"]);
     assert_eq!(o.status.code(), Some(1));
