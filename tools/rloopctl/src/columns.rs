@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 use crate::sysfs::DeviceInfo;
 
@@ -252,25 +253,75 @@ fn text(v: &Value, format: OutputFormat) -> String {
 }
 
 /// Renders `devs` in `format`. `headings` is `--noheadings` negated (JSON has
-/// none). An empty list gives no output at all for the table and raw forms
-/// and an empty array in JSON.
+/// none); `width` is the terminal's, for a table on one (see
+/// [`render_table`]). An empty list gives no output at all for the table and
+/// raw forms and an empty array in JSON.
 pub fn render(
     devs: &[DeviceInfo],
     cols: &[Column],
     format: OutputFormat,
     headings: bool,
+    width: Option<usize>,
 ) -> String {
     match format {
         OutputFormat::Json => render_json(devs, cols),
         OutputFormat::Table | OutputFormat::Raw if devs.is_empty() => String::new(),
-        OutputFormat::Table => render_table(devs, cols, headings),
+        OutputFormat::Table => render_table(devs, cols, headings, width),
         OutputFormat::Raw => render_raw(devs, cols, headings),
     }
 }
 
+/// The ellipsis that ends a truncated cell, as libsmartcols's.
+const ELLIPSIS: &str = "\u{2026}";
+
+/// The longest start of `s` that, with an ellipsis after it, takes at most
+/// `width` columns on a terminal.
+fn truncate(s: &str, width: usize) -> String {
+    let room = width.saturating_sub(ELLIPSIS.width());
+    let mut used = 0;
+    let mut out = String::new();
+    for c in s.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > room {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push_str(ELLIPSIS);
+    out
+}
+
+/// Narrows the backing-file columns of a table `widths` wide so that its
+/// lines fit `max` columns, if they can without cutting into a heading;
+/// the other columns are short and are never cut, as in losetup.
+fn fit(widths: &mut [usize], cols: &[Column], max: usize) {
+    let total: usize = widths.iter().sum::<usize>() + widths.len().saturating_sub(1);
+    let mut excess = total.saturating_sub(max);
+    for (w, c) in widths.iter_mut().zip(cols) {
+        if excess == 0 {
+            break;
+        }
+        if *c == Column::BackFile {
+            let cut = excess.min(w.saturating_sub(c.name().width()));
+            *w -= cut;
+            excess -= cut;
+        }
+    }
+}
+
 /// `losetup --list` output: columns separated by one space, numbers and flags
-/// aligned right, the last column not padded on the right.
-pub fn render_table(devs: &[DeviceInfo], cols: &[Column], headings: bool) -> String {
+/// aligned right, the last column not padded on the right. Widths are
+/// display widths (a CJK character takes two columns). With `width` (the
+/// terminal's, when stdout is one) the backing file is cut short, ending in
+/// an ellipsis, for each line to fit; without, nothing is cut, so that a
+/// pipe gets every name whole.
+pub fn render_table(
+    devs: &[DeviceInfo],
+    cols: &[Column],
+    headings: bool,
+    width: Option<usize>,
+) -> String {
     let mut rows: Vec<Vec<String>> = Vec::with_capacity(devs.len() + 1);
     if headings {
         rows.push(cols.iter().map(|c| c.name().to_string()).collect());
@@ -282,9 +333,19 @@ pub fn render_table(devs: &[DeviceInfo], cols: &[Column], headings: bool) -> Str
                 .collect(),
         );
     }
-    let widths: Vec<usize> = (0..cols.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+    let mut widths: Vec<usize> = (0..cols.len())
+        .map(|i| rows.iter().map(|r| r[i].width()).max().unwrap_or(0))
         .collect();
+    if let Some(max) = width {
+        fit(&mut widths, cols, max);
+        for r in &mut rows {
+            for (cell, w) in r.iter_mut().zip(&widths) {
+                if cell.width() > *w {
+                    *cell = truncate(cell, *w);
+                }
+            }
+        }
+    }
     let mut out = String::new();
     for r in &rows {
         let mut line = String::new();
@@ -292,7 +353,8 @@ pub fn render_table(devs: &[DeviceInfo], cols: &[Column], headings: bool) -> Str
             if i > 0 {
                 line.push(' ');
             }
-            let pad = widths[i] - cell.chars().count();
+            // A cut cell may fall a column short (half a wide character).
+            let pad = widths[i].saturating_sub(cell.width());
             let last = i + 1 == cols.len();
             if cols[i].right_aligned() {
                 line.push_str(&" ".repeat(pad));
@@ -470,14 +532,20 @@ mod tests {
 
     #[test]
     fn table_default_columns() {
-        let t = render_table(&[dev0(), dev12()], &Column::DEFAULT, true);
+        let t = render_table(&[dev0(), dev12()], &Column::DEFAULT, true, None);
         let expected = "\
 NAME         SIZELIMIT  OFFSET AUTOCLEAR RO BACK-FILE           DIO LOG-SEC
 /dev/rloop0          0       0         0  0 /tmp/disk.img         1    4096
 /dev/rloop12  67108864 1048576         1  1 /srv/images/a b.img   1     512
 ";
         assert_eq!(t, expected);
-        let t = render(&[dev0()], &Column::DEFAULT, OutputFormat::Table, false);
+        let t = render(
+            &[dev0()],
+            &Column::DEFAULT,
+            OutputFormat::Table,
+            false,
+            None,
+        );
         assert_eq!(
             t, "/dev/rloop0 0 0 0 0 /tmp/disk.img 1 4096\n",
             "widths come from the cells alone without headings"
@@ -490,6 +558,7 @@ NAME         SIZELIMIT  OFFSET AUTOCLEAR RO BACK-FILE           DIO LOG-SEC
             &[dev0(), dev12()],
             &[Column::MajMin, Column::BackMajMin, Column::Name],
             true,
+            None,
         );
         let expected = "\
 MAJ:MIN BACK-MAJ:MIN NAME
@@ -499,6 +568,74 @@ MAJ:MIN BACK-MAJ:MIN NAME
         assert_eq!(t, expected);
     }
 
+    fn cjk() -> DeviceInfo {
+        DeviceInfo {
+            index: 3,
+            name: "/dev/rloop3".into(),
+            backing_file: Some("/srv/画像/ディスク.img".into()),
+            log_sec: Some(512),
+            dio: true,
+            ..Default::default()
+        }
+    }
+
+    /// Each line's width on a terminal.
+    fn line_widths(t: &str) -> Vec<usize> {
+        t.lines().map(UnicodeWidthStr::width).collect()
+    }
+
+    #[test]
+    fn table_aligns_wide_characters() {
+        // "/srv/画像/ディスク.img" is 16 characters and 22 columns wide.
+        let t = render_table(&[cjk(), dev0()], &Column::DEFAULT, true, None);
+        let expected = "\
+NAME        SIZELIMIT OFFSET AUTOCLEAR RO BACK-FILE              DIO LOG-SEC
+/dev/rloop3         0      0         0  0 /srv/画像/ディスク.img   1     512
+/dev/rloop0         0      0         0  0 /tmp/disk.img            1    4096
+";
+        assert_eq!(t, expected);
+        assert_eq!(line_widths(&t), [76, 76, 76]);
+        // A terminal wide enough cuts nothing.
+        assert_eq!(
+            render_table(&[cjk(), dev0()], &Column::DEFAULT, true, Some(76)),
+            expected
+        );
+    }
+
+    #[test]
+    fn table_cuts_the_backing_file_to_the_terminal() {
+        // 6 columns too wide: BACK-FILE gets 16, 15 and the ellipsis.
+        let t = render_table(&[cjk(), dev0()], &Column::DEFAULT, true, Some(69));
+        let expected = "\
+NAME        SIZELIMIT OFFSET AUTOCLEAR RO BACK-FILE       DIO LOG-SEC
+/dev/rloop3         0      0         0  0 /srv/画像/ディ…   1     512
+/dev/rloop0         0      0         0  0 /tmp/disk.img     1    4096
+";
+        assert_eq!(t, expected);
+        assert_eq!(line_widths(&t), [69, 69, 69]);
+        // 16 columns, and half of ス does not fit: the cell is a column
+        // short, and the columns after it stay in line.
+        let t = render_table(&[cjk(), dev0()], &Column::DEFAULT, true, Some(70));
+        let expected = "\
+NAME        SIZELIMIT OFFSET AUTOCLEAR RO BACK-FILE        DIO LOG-SEC
+/dev/rloop3         0      0         0  0 /srv/画像/ディ…    1     512
+/dev/rloop0         0      0         0  0 /tmp/disk.img      1    4096
+";
+        assert_eq!(t, expected);
+        assert_eq!(line_widths(&t), [70, 70, 70]);
+        // Never narrower than its heading: the line overflows instead.
+        let t = render_table(&[cjk()], &Column::DEFAULT, true, Some(40));
+        assert_eq!(
+            t.lines().nth(1),
+            Some("/dev/rloop3         0      0         0  0 /srv/画…    1     512")
+        );
+        // The last column is cut too, and the other columns never.
+        let t = render_table(&[cjk()], &[Column::Name, Column::BackFile], false, Some(20));
+        assert_eq!(t, "/dev/rloop3 /srv/画…\n");
+        let t = render_table(&[cjk()], &[Column::Name, Column::Offset], false, Some(5));
+        assert_eq!(t, "/dev/rloop3 0\n");
+    }
+
     #[test]
     fn raw() {
         let t = render(
@@ -506,14 +643,16 @@ MAJ:MIN BACK-MAJ:MIN NAME
             &[Column::Name, Column::BackFile, Column::MajMin, Column::Ro],
             OutputFormat::Raw,
             true,
+            Some(10),
         );
+        // Raw output is never cut.
         assert_eq!(
             t,
             "NAME BACK-FILE MAJ:MIN RO\n\
              /dev/rloop0 /tmp/disk.img 252:0 0\n\
              /dev/rloop12 /srv/images/a\\x20b.img 252:12 1\n"
         );
-        let t = render(&[dev0()], &[Column::Name], OutputFormat::Raw, false);
+        let t = render(&[dev0()], &[Column::Name], OutputFormat::Raw, false, None);
         assert_eq!(t, "/dev/rloop0\n");
     }
 
@@ -526,9 +665,15 @@ MAJ:MIN BACK-MAJ:MIN NAME
 
     #[test]
     fn empty_list() {
-        assert_eq!(render(&[], &Column::DEFAULT, OutputFormat::Table, true), "");
-        assert_eq!(render(&[], &Column::DEFAULT, OutputFormat::Raw, true), "");
-        let j = render(&[], &Column::DEFAULT, OutputFormat::Json, true);
+        assert_eq!(
+            render(&[], &Column::DEFAULT, OutputFormat::Table, true, None),
+            ""
+        );
+        assert_eq!(
+            render(&[], &Column::DEFAULT, OutputFormat::Raw, true, None),
+            ""
+        );
+        let j = render(&[], &Column::DEFAULT, OutputFormat::Json, true, None);
         assert_eq!(j, "{\n   \"rloopdevices\": []\n}\n");
     }
 

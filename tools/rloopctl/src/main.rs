@@ -20,6 +20,20 @@ use rloopctl::{CreateOptions, Ctx, Error};
 /// tree).
 const SYSFS_ENV: &str = "RLOOPCTL_SYSFS";
 
+/// The width of the terminal stdout is, or `None` if it is no terminal:
+/// then the table is not cut to fit, as losetup's. `COLUMNS` stands in for
+/// a terminal that does not say, as util-linux takes it.
+fn terminal_width() -> Option<usize> {
+    let stdout = std::io::stdout();
+    if !rustix::termios::isatty(&stdout) {
+        return None;
+    }
+    match rustix::termios::tcgetwinsize(&stdout) {
+        Ok(ws) if ws.ws_col > 0 => Some(ws.ws_col.into()),
+        _ => std::env::var("COLUMNS").ok()?.parse().ok(),
+    }
+}
+
 /// Writes to stdout, quietly stopping at a closed pipe.
 fn out(s: &str) {
     let mut o = std::io::stdout().lock();
@@ -151,7 +165,13 @@ fn run(cli: Cli) -> Result<(), ()> {
             } else {
                 OutputFormat::Table
             };
-            out(&columns::render(&devs, &cols, format, !a.noheadings));
+            out(&columns::render(
+                &devs,
+                &cols,
+                format,
+                !a.noheadings,
+                terminal_width(),
+            ));
             Ok(())
         }
         Cmd::Find(a) => {

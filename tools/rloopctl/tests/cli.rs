@@ -91,6 +91,20 @@ NAME        SIZELIMIT OFFSET AUTOCLEAR RO BACK-FILE    DIO LOG-SEC
 "
     );
 
+    // Not a terminal: nothing is cut, whatever COLUMNS says.
+    fake(&sys, 2, "/srv/画像/ディスク.img", 13, "8:1", 0, false);
+    let o = Command::new(env!("CARGO_BIN_EXE_rloopctl"))
+        .env("RLOOPCTL_SYSFS", &sys)
+        .env("COLUMNS", "20")
+        .args(["list", "-O", "NAME,BACK-FILE,RO", "rloop2"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&o),
+        "NAME        BACK-FILE              RO\n/dev/rloop2 /srv/画像/ディスク.img  0\n"
+    );
+    fs::remove_dir_all(sys.join("block/rloop2")).unwrap();
+
     let o = rloopctl(&sys, &["list", "-n", "--raw", "-O", "NAME,back-file", "1"]);
     assert!(o.status.success());
     assert_eq!(stdout(&o), "/dev/rloop1 /tmp/b\\x20c.img\n");
