@@ -214,17 +214,8 @@ impl Ctx {
         }
         if let Ok(st) = rustix::fs::fstat(fd) {
             if FileType::from_raw_mode(st.st_mode) == FileType::BlockDevice {
-                let mut v: libc::c_int = 0;
-                // SAFETY: BLKSSZGET writes one int through the pointer.
-                let r = unsafe {
-                    sys::ioctl(
-                        fd.as_raw_fd(),
-                        libc::BLKSSZGET as u32,
-                        &mut v as *mut libc::c_int as usize,
-                    )
-                };
-                if r.is_ok() && v > 0 {
-                    return (v as u32, BlockSizeSource::BlockDevice);
+                if let Ok(v @ 1..) = rustix::fs::ioctl_blksszget(fd) {
+                    return (v, BlockSizeSource::BlockDevice);
                 }
             } else if let Some(v) = self.fs_logical_block_size(st.st_dev) {
                 return (v, BlockSizeSource::BlockDevice);
