@@ -572,7 +572,7 @@ pub fn find_line(d: &DeviceInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sysfs::tests::{fake_device, TempDir};
+    use crate::sysfs::tests::fake_device;
     use std::os::unix::fs::MetadataExt;
 
     fn ctx(root: &Path) -> Ctx {
@@ -641,9 +641,9 @@ mod tests {
 
     #[test]
     fn find_matches_device_and_inode() {
-        let t = TempDir::new("find");
-        let sys = t.0.join("sys");
-        let file = t.0.join("disk.img");
+        let t = tempfile::tempdir().unwrap();
+        let sys = t.path().join("sys");
+        let file = t.path().join("disk.img");
         std::fs::write(&file, [0u8; 4096]).unwrap();
         let md = std::fs::metadata(&file).unwrap();
         let bd = format!(
@@ -696,7 +696,7 @@ mod tests {
             (false, false, false),
             512,
         );
-        let c = ctx(&t.0);
+        let c = ctx(t.path());
         let found = c.find(&file, None).unwrap();
         assert_eq!(
             found.iter().map(|d| d.index).collect::<Vec<_>>(),
@@ -717,13 +717,13 @@ mod tests {
         let found = c.find(&file, Some(4096)).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].index, 3);
-        assert!(c.find(&t.0.join("nope"), None).is_err());
+        assert!(c.find(&t.path().join("nope"), None).is_err());
     }
 
     #[test]
     fn create_refuses_before_the_ioctl() {
-        let t = TempDir::new("create");
-        let c = ctx(&t.0);
+        let t = tempfile::tempdir().unwrap();
+        let c = ctx(t.path());
         // Not a regular file or block device.
         let e = c
             .create(&CreateOptions {
@@ -737,21 +737,21 @@ mod tests {
         );
         let e = c
             .create(&CreateOptions {
-                file: t.0.clone(),
+                file: t.path().to_path_buf(),
                 ..Default::default()
             })
             .unwrap_err();
         assert_eq!(e.errno, Some(libc::EISDIR));
         let e = c
             .create(&CreateOptions {
-                file: t.0.join("missing"),
+                file: t.path().join("missing"),
                 ..Default::default()
             })
             .unwrap_err();
         assert_eq!(e.errno, Some(libc::ENOENT));
 
         // Misaligned offset against a requested block size.
-        let file = t.0.join("f.img");
+        let file = t.path().join("f.img");
         std::fs::write(&file, vec![0u8; 1 << 16]).unwrap();
         let e = c
             .create(&CreateOptions {
@@ -859,8 +859,8 @@ mod tests {
 
     #[test]
     fn inherited_block_size_is_sane() {
-        let t = TempDir::new("bs");
-        let file = t.0.join("f");
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join("f");
         std::fs::write(&file, b"x").unwrap();
         let f = std::fs::File::open(&file).unwrap();
         let (bs, _) = Ctx::default().inherited_block_size(&f);
@@ -869,24 +869,24 @@ mod tests {
 
     #[test]
     fn module_loaded_by_sysfs() {
-        let t = TempDir::new("module");
-        let c = ctx(&t.0);
+        let t = tempfile::tempdir().unwrap();
+        let c = ctx(t.path());
         assert!(!c.module_loaded());
-        std::fs::create_dir_all(t.0.join("sys/module/rloop")).unwrap();
+        std::fs::create_dir_all(t.path().join("sys/module/rloop")).unwrap();
         assert!(c.module_loaded());
     }
 
     #[test]
     fn detach_and_set_capacity_without_module() {
-        let t = TempDir::new("detach");
-        let c = ctx(&t.0);
+        let t = tempfile::tempdir().unwrap();
+        let c = ctx(t.path());
         let e = c.detach(0).unwrap_err();
         assert_eq!(e.errno, Some(libc::ENOENT));
         assert!(
             c.detach_all().unwrap().is_empty(),
             "no devices, nothing to fail"
         );
-        std::fs::write(t.0.join("sys"), "").unwrap();
+        std::fs::write(t.path().join("sys"), "").unwrap();
         let e = c.detach_all().unwrap_err();
         assert_eq!(e.errno, Some(libc::ENOTDIR));
         let e = c.set_capacity(7).unwrap_err();

@@ -203,30 +203,6 @@ pub(crate) mod tests {
     use super::*;
     use std::fs;
 
-    /// A scratch directory removed when dropped.
-    pub(crate) struct TempDir(pub PathBuf);
-
-    impl TempDir {
-        pub(crate) fn new(tag: &str) -> Self {
-            use std::sync::atomic::{AtomicU32, Ordering};
-            static N: AtomicU32 = AtomicU32::new(0);
-            let p = std::env::temp_dir().join(format!(
-                "rloopctl-test-{tag}-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
-            let _ = fs::remove_dir_all(&p);
-            fs::create_dir_all(&p).unwrap();
-            Self(p)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
     /// Populates `<sysfs>/block/rloopN` as the module and block layer would.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn fake_device(
@@ -274,8 +250,8 @@ pub(crate) mod tests {
 
     #[test]
     fn list_fake_sysfs() {
-        let t = TempDir::new("sysfs");
-        let sys = &t.0;
+        let t = tempfile::tempdir().unwrap();
+        let sys = t.path();
         // Nothing at all: an empty list, not an error.
         assert_eq!(list_devices(sys).unwrap(), vec![]);
         fs::create_dir_all(sys.join("block/sda")).unwrap();
@@ -347,9 +323,9 @@ pub(crate) mod tests {
 
     #[test]
     fn backing_file_keeps_inner_newlines_and_spaces() {
-        let t = TempDir::new("nl");
+        let t = tempfile::tempdir().unwrap();
         fake_device(
-            &t.0,
+            t.path(),
             0,
             "/a\nb ",
             1,
@@ -359,7 +335,7 @@ pub(crate) mod tests {
             (false, false, false),
             512,
         );
-        let d = read_device(&t.0, 0).unwrap();
+        let d = read_device(t.path(), 0).unwrap();
         assert_eq!(d.backing_file.as_deref(), Some("/a\nb "));
     }
 }

@@ -88,9 +88,8 @@ fn c_header_matches() {
     );
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
 
-    let dir = std::env::temp_dir().join(format!("rloop-abi-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let src = dir.join("layout.c");
     let exe = dir.join("layout");
 
@@ -135,7 +134,6 @@ fn c_header_matches() {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             println!("note: no C compiler ({cc}); skipping the C header layout check");
-            let _ = std::fs::remove_dir_all(&dir);
             return;
         }
         Err(e) => panic!("running {cc}: {e}"),
@@ -152,7 +150,6 @@ fn c_header_matches() {
             (k.to_string(), v.parse().unwrap())
         })
         .collect();
-    let _ = std::fs::remove_dir_all(&dir);
 
     let mut want: Vec<(String, u64)> = rust_values()
         .into_iter()

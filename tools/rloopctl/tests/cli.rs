@@ -5,25 +5,8 @@
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-struct Tmp(PathBuf);
-
-impl Tmp {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("rloopctl-cli-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        Tmp(p)
-    }
-}
-
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn rloopctl(sysfs: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rloopctl"))
@@ -66,8 +49,8 @@ fn fake(sys: &Path, index: u32, file: &str, ino: u64, bdev: &str, offset: u64, r
 
 #[test]
 fn list_outputs() {
-    let t = Tmp::new("list");
-    let sys = t.0.join("sys");
+    let t = tempfile::tempdir().unwrap();
+    let sys = t.path().join("sys");
     fs::create_dir_all(sys.join("block")).unwrap();
     fs::create_dir_all(sys.join("module/rloop")).unwrap();
 
@@ -139,9 +122,9 @@ NAME        SIZELIMIT OFFSET AUTOCLEAR RO BACK-FILE    DIO LOG-SEC
 
 #[test]
 fn find_by_inode() {
-    let t = Tmp::new("find");
-    let sys = t.0.join("sys");
-    let file = t.0.join("disk.img");
+    let t = tempfile::tempdir().unwrap();
+    let sys = t.path().join("sys");
+    let file = t.path().join("disk.img");
     fs::write(&file, [0u8; 512]).unwrap();
     let md = fs::metadata(&file).unwrap();
     let bdev = format!("{}:{}", libc::major(md.dev()), libc::minor(md.dev()));
@@ -173,8 +156,8 @@ fn find_by_inode() {
 
 #[test]
 fn create_usage_and_refusals() {
-    let t = Tmp::new("create");
-    let sys = t.0.join("sys");
+    let t = tempfile::tempdir().unwrap();
+    let sys = t.path().join("sys");
     for args in [
         &["create", "--direct-io=off", "f"][..],
         &["create", "-o", "1x", "f"],
@@ -207,7 +190,7 @@ fn create_usage_and_refusals() {
         stderr(&o),
         "rloopctl: /dev/null: not a regular file or block device\n"
     );
-    let file = t.0.join("f.img");
+    let file = t.path().join("f.img");
     fs::write(&file, vec![0u8; 8192]).unwrap();
     let p = file.display().to_string();
     // A sector size the device cannot have is the operation's failure, and
@@ -286,8 +269,8 @@ fn usage_errors_have_the_one_prefix() {
 
 #[test]
 fn without_the_module() {
-    let t = Tmp::new("nomodule");
-    let sys = t.0.join("sys");
+    let t = tempfile::tempdir().unwrap();
+    let sys = t.path().join("sys");
     fs::create_dir_all(sys.join("block")).unwrap();
     let not_loaded = "rloopctl: rloop module not loaded\n";
 
