@@ -10,7 +10,6 @@
 //! (opening the control node or the file) is reported on stderr with exit 3.
 
 mod fuzz;
-mod num;
 mod race;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -22,7 +21,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use rloopctl::abi::{self, RloopConfig};
 use rloopctl::{errno, sys};
 
-use num::{parse_i32, parse_u32, parse_u64, parse_usize, Reserved};
+use rloopctl::num::{parse_i32, parse_u32, parse_u64, parse_usize};
 
 /// Exit status when the call could not even be set up.
 const EXIT_SETUP: u8 = 3;
@@ -107,7 +106,7 @@ struct CreateArgs {
     #[arg(long, value_name = "N", default_value = "0", allow_hyphen_values = true, value_parser = parse_u32)]
     reserved0: u32,
     /// Set `reserved[IDX]` (IDX 0..=3) to VAL; may be repeated.
-    #[arg(long, value_name = "IDX=VAL", value_parser = num::parse_reserved)]
+    #[arg(long, value_name = "IDX=VAL", value_parser = parse_reserved)]
     reserved: Vec<Reserved>,
     /// Issue the ioctl with this size encoded in the command number
     /// (_IOWR(0xd1, 0x00, N)) and a buffer of N bytes: the struct, cut or
@@ -188,6 +187,30 @@ pub struct FuzzArgs {
     /// Print every call and its outcome on stderr.
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// `--reserved IDX=VAL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Reserved {
+    /// 0..=3.
+    index: usize,
+    /// The value.
+    value: u64,
+}
+
+/// Parses `--reserved IDX=VAL`.
+fn parse_reserved(s: &str) -> Result<Reserved, String> {
+    let (i, v) = s
+        .split_once('=')
+        .ok_or_else(|| "expected IDX=VAL".to_string())?;
+    let index: usize = i.trim().parse().map_err(|_| format!("bad index {i:?}"))?;
+    if index > 3 {
+        return Err("IDX must be 0..=3".to_string());
+    }
+    Ok(Reserved {
+        index,
+        value: parse_u64(v)?,
+    })
 }
 
 fn parse_byte(s: &str) -> Result<u8, String> {
@@ -555,6 +578,27 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn reserved() {
+        assert_eq!(
+            parse_reserved("3=0x10"),
+            Ok(Reserved {
+                index: 3,
+                value: 16
+            })
+        );
+        assert_eq!(
+            parse_reserved("0=-1"),
+            Ok(Reserved {
+                index: 0,
+                value: u64::MAX
+            })
+        );
+        assert!(parse_reserved("4=1").is_err());
+        assert!(parse_reserved("1").is_err());
+        assert!(parse_reserved("x=1").is_err());
+    }
 
     #[test]
     fn cli_is_consistent() {

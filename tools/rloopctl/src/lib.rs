@@ -25,6 +25,7 @@ pub mod columns;
 pub mod ctl;
 pub mod errno;
 pub mod error;
+pub mod num;
 pub mod size;
 pub mod sys;
 pub mod sysfs;

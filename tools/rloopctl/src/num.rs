@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Numbers on the command line: decimal or `0x` hexadecimal, optionally
-//! negative; a negative value is taken in two's complement of the field's
-//! width, so `-1` fills every bit.
+//! Numbers for the fields of a raw request, as `rloop-raw` takes them on its
+//! command line: decimal or `0x` hexadecimal, optionally negative; a
+//! negative value is taken in two's complement of the field's width, so `-1`
+//! fills every bit. (Sizes as losetup takes them are [`crate::size`].)
 
 /// Parses into an `i128`, then checks the value fits `bits` bits either as
 /// an unsigned or as a signed number; returns the bit pattern.
@@ -58,29 +59,6 @@ pub fn parse_usize(s: &str) -> Result<usize, String> {
     parse_bits(s, usize::BITS).map(|v| v as usize)
 }
 
-/// `--reserved IDX=VAL`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reserved {
-    /// 0..=3.
-    pub index: usize,
-    /// The value.
-    pub value: u64,
-}
-
-pub fn parse_reserved(s: &str) -> Result<Reserved, String> {
-    let (i, v) = s
-        .split_once('=')
-        .ok_or_else(|| "expected IDX=VAL".to_string())?;
-    let index: usize = i.trim().parse().map_err(|_| format!("bad index {i:?}"))?;
-    if index > 3 {
-        return Err("IDX must be 0..=3".to_string());
-    }
-    Ok(Reserved {
-        index,
-        value: parse_u64(v)?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,26 +84,5 @@ mod tests {
         assert_eq!(parse_u64("0x8000000000000000"), Ok(1 << 63));
         assert_eq!(parse_usize("-1"), Ok(usize::MAX));
         assert_eq!(parse_usize("0x100000000"), Ok(1 << 32));
-    }
-
-    #[test]
-    fn reserved() {
-        assert_eq!(
-            parse_reserved("3=0x10"),
-            Ok(Reserved {
-                index: 3,
-                value: 16
-            })
-        );
-        assert_eq!(
-            parse_reserved("0=-1"),
-            Ok(Reserved {
-                index: 0,
-                value: u64::MAX
-            })
-        );
-        assert!(parse_reserved("4=1").is_err());
-        assert!(parse_reserved("1").is_err());
-        assert!(parse_reserved("x=1").is_err());
     }
 }
