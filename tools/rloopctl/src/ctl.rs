@@ -286,6 +286,16 @@ impl Ctx {
         }
         .map_err(|e| Error::os(&name, e))?;
 
+        // rloop only does direct I/O; say so before anything else about the file (a
+        // file that cannot, like /proc/version, may not even seek to its end).
+        if let Err(libc::EINVAL) = open(&o.file, OFlags::RDONLY | OFlags::DIRECT) {
+            return Err(Error::os_with(
+                name,
+                libc::EINVAL,
+                "the file does not support direct I/O (O_DIRECT), which rloop requires",
+            ));
+        }
+
         let (inherited, source) = self.inherited_block_size(&fd);
         let page_size = u32::try_from(rustix::param::page_size()).unwrap_or(u32::MAX);
         let bs = rules::choose_block_size(o.block_size.unwrap_or(0), inherited, page_size)
@@ -324,15 +334,6 @@ impl Ctx {
                 ),
             )
         })?;
-
-        // rloop only does direct I/O; say so before the kernel's EINVAL.
-        if let Err(libc::EINVAL) = open(&o.file, OFlags::RDONLY | OFlags::DIRECT) {
-            return Err(Error::os_with(
-                name,
-                libc::EINVAL,
-                "the file does not support direct I/O (O_DIRECT), which rloop requires",
-            ));
-        }
 
         let ctl = self.open_control()?;
         let mut cfg = RloopConfig {
