@@ -10,8 +10,9 @@
 #
 # 1. sets the machine up (scripts/setup.sh, idempotent) and gets the test
 #    kernel (scripts/kernel.sh test; KDIR or RLOOP_KDIR picks another);
-# 2. builds rloop.ko (scripts/module.sh) and the tools (cargo build
-#    --release); a module that doesn't build ends the run here;
+# 2. builds rloop.ko (scripts/module.sh) and the tools with their man pages
+#    and completions (scripts/tools.sh); a module that doesn't build ends
+#    the run here;
 # 3. cargo test --release for tools/ (if there is a tools/Cargo.toml), in the
 #    background while the guest runs: each of cargo's tests counts;
 # 4. boots RLOOP_CHECK_VMS VMs (default: one per two host CPUs, 1 to 4) with
@@ -85,10 +86,10 @@ if ! "$here/module.sh" >"$logs/module.log" 2>&1; then
 fi
 host_tests=0
 if [ -f tools/Cargo.toml ]; then
-	say "building the tools (cargo build --release)"
-	if ! cargo build --release --manifest-path tools/Cargo.toml >"$logs/tools.log" 2>&1; then
+	say "building the tools, their man pages and completions (scripts/tools.sh)"
+	if ! "$here/tools.sh" >"$logs/tools.log" 2>&1; then
 		show_log "$logs/tools.log"
-		failed "build: tools (cargo build --release; log: $logs/tools.log)"
+		failed "build: tools (scripts/tools.sh; log: $logs/tools.log)"
 	fi
 	[ "$suite" != guest ] || host_tests=1
 fi
