@@ -2,9 +2,15 @@
 #
 # rloop: out-of-tree build and the project's entry points.
 #
-#   make                  build rloop.ko against the cached test kernel
-#                         (set up and built on first use), or
-#   make KDIR=<dir>       against any Rust-enabled kernel build directory
+#   make                  rloop.ko and the tools: the module for the running
+#                         kernel if it is built with Rust, else for the
+#                         project's test kernel (set up and built on first
+#                         use; it says so)
+#   make KDIR=<dir>       the module for any Rust-enabled kernel build tree
+#   sudo make install     module, rloopctl, header, udev rules, man pages and
+#                         completions (PREFIX=/usr/local, DESTDIR honoured)
+#   sudo make uninstall   removes what install installed
+#   sudo make dkms        registers the module with DKMS (dkms-remove undoes)
 #   make run              boot the test kernel in QEMU and show rloop working
 #   make check            host unit tests and the guest test suite
 #   make stress           the long variants (tests/stress/), under 30 min
@@ -17,12 +23,28 @@
 export KDIR
 T ?=
 
-.PHONY: all modules setup kernel run check stress bench fmt fmtcheck clean
+.PHONY: all modules tools install uninstall dkms dkms-remove setup kernel run \
+	check stress bench fmt fmtcheck clean
 
-all: modules
+all: modules tools
 
 modules:
 	@scripts/module.sh
+
+tools:
+	@scripts/tools.sh
+
+install:
+	@scripts/install.sh install
+
+uninstall:
+	@scripts/install.sh uninstall
+
+dkms:
+	@scripts/dkms.sh add
+
+dkms-remove:
+	@scripts/dkms.sh remove
 
 setup:
 	@scripts/setup.sh
