@@ -20,7 +20,7 @@ use crate::block::{
 use crate::kernel_extras::{
     current_cpu, eopnotsupp, nr_cpu_ids, CgroupScope, IoWorkerScope, Workqueue,
 };
-use crate::rloop_rules::{caller_errno, errno, io_outcome, FilePos, IoOutcome};
+use crate::rloop_rules::{caller_errno, io_outcome, FilePos, IoOutcome};
 use crate::rloop_uapi::RLOOP_FLAG_PARTSCAN;
 use crate::{Attach, Device};
 use core::sync::atomic::Ordering;
@@ -236,20 +236,23 @@ impl Completion for RloopDisk {
     fn direct_io_done(bio: Bio<Self>, result: isize) {
         let status = match io_outcome(bio.len(), result) {
             IoOutcome::Done => BlkStatus::OK,
-            IoOutcome::Failed(errno) => BlkStatus::from_error(Error::from_errno(-errno)),
+            IoOutcome::Failed(errno) => failed(errno),
         };
         bio.end(status);
     }
+}
+
+/// The status of a bio that failed with `errno` (positive, as the rules give it).
+fn failed(errno: i32) -> BlkStatus {
+    BlkStatus::from_error(Error::from_errno(-errno))
 }
 
 /// The status of a bio whose fsync or fallocate gave `r`, mapped as a read or write is.
 fn status_of(r: Result) -> BlkStatus {
     match r {
         Ok(()) => BlkStatus::OK,
-        Err(e) => {
-            let errno = e.to_errno().checked_neg().unwrap_or(errno::EIO);
-            BlkStatus::from_error(Error::from_errno(-caller_errno(errno)))
-        }
+        // `to_errno` is in -4095..=-1: its negation is the errno.
+        Err(e) => failed(caller_errno(-e.to_errno())),
     }
 }
 
