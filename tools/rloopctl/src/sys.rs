@@ -60,7 +60,7 @@ pub const IOC_READ: u32 = 2;
 /// Largest size the size field holds: 13 bits on powerpc, mips and sparc,
 /// 14 elsewhere.
 pub const IOC_SIZE_MAX: u32 = (1 << IOC_SIZEBITS) - 1;
-#[cfg(any(
+const IOC_SIZEBITS: u32 = if cfg!(any(
     target_arch = "powerpc",
     target_arch = "powerpc64",
     target_arch = "mips",
@@ -69,19 +69,11 @@ pub const IOC_SIZE_MAX: u32 = (1 << IOC_SIZEBITS) - 1;
     target_arch = "mips64r6",
     target_arch = "sparc",
     target_arch = "sparc64"
-))]
-const IOC_SIZEBITS: u32 = 13;
-#[cfg(not(any(
-    target_arch = "powerpc",
-    target_arch = "powerpc64",
-    target_arch = "mips",
-    target_arch = "mips32r6",
-    target_arch = "mips64",
-    target_arch = "mips64r6",
-    target_arch = "sparc",
-    target_arch = "sparc64"
-)))]
-const IOC_SIZEBITS: u32 = 14;
+)) {
+    13
+} else {
+    14
+};
 
 /// Issues `ioctl(fd, cmd, arg)`; returns its non-negative result or the
 /// errno.
