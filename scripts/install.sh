@@ -49,16 +49,16 @@ files=(
 	"$docs/completions/_rloopctl $share/zsh/site-functions/_rloopctl 644"
 	"$docs/completions/rloopctl.fish $share/fish/vendor_completions.d/rloopctl.fish 644"
 )
-for page in "$docs"/man8/*.8; do
-	[ -e "$page" ] || continue
-	files+=("$page $share/man/man8/${page##*/} 644")
-done
-if [ "$action" = uninstall ]; then
-	# The pages of every subcommand, whatever this checkout generates.
-	for page in "$share"/man/man8/rloopctl.8 "$share"/man/man8/rloopctl-*.8; do
-		[ ! -e "$page" ] || files+=("- $page -")
-	done
+# The pages: this build's when installing; when removing, every rloopctl
+# page there, whatever this checkout generates.
+if [ "$action" = install ]; then
+	pages=("$docs"/man8/*.8)
+else
+	pages=("$share"/man/man8/rloopctl.8 "$share"/man/man8/rloopctl-*.8)
 fi
+for page in "${pages[@]}"; do
+	if [ -e "$page" ]; then files+=("$page $share/man/man8/${page##*/} 644"); fi
+done
 
 case "$action" in
 install)
