@@ -126,6 +126,15 @@ extern "C" {
     pub(crate) fn rloop_helper_local_throttle_restore(old: c_uint);
     /// `raw_smp_processor_id()`, [`include/linux/smp.h`](srctree/include/linux/smp.h).
     pub(crate) fn rloop_helper_raw_smp_processor_id() -> c_uint;
+    /// `need_resched()`, [`include/linux/sched.h`](srctree/include/linux/sched.h).
+    pub(crate) fn rloop_helper_need_resched() -> bool;
+    /// `cpu_relax()`, [`arch/x86/include/asm/vdso/processor.h`](srctree/arch/x86/include/asm/vdso/processor.h).
+    pub(crate) fn rloop_helper_cpu_relax();
+    /// The `poll_us` module parameter (`rloop_params.c`).
+    pub(crate) fn rloop_param_poll_us() -> c_uint;
+    /// `single_task_running()`, [`kernel/sched/core.c`](srctree/kernel/sched/core.c): an
+    /// exported function 6.12's bindings do not include.
+    pub(crate) fn single_task_running() -> bool;
 }
 
 /// `BLK_FEAT_*` (`blk_features_t`), [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h).

@@ -9,6 +9,10 @@
 //! would deadlock, and the task may carry the upper file system's state
 //! (`current->journal_info`, locks held, a deep stack). Upstream loop tried issuing from
 //! `queue_rq` with `IOCB_NOWAIT` and took it out again for exactly these reasons.
+//!
+//! The hand-off is made cheap instead. A worker whose list runs dry keeps watching it for a
+//! short window before it sleeps, sized from how soon bios have been arriving, so that at low
+//! queue depth the next bio needs no wake-up ([`PollWindow`]).
 
 #![forbid(unsafe_code)]
 
@@ -18,12 +22,13 @@ use crate::block::{
     Operations,
 };
 use crate::kernel_extras::{
-    current_cpu, eopnotsupp, nr_cpu_ids, CgroupScope, IoWorkerScope, Workqueue,
+    cpu_relax, cpu_wanted_elsewhere, current_cpu, eopnotsupp, now_ns, nr_cpu_ids, CgroupScope,
+    IoWorkerScope, Workqueue,
 };
-use crate::rloop_rules::{caller_errno, io_outcome, FilePos, IoOutcome};
+use crate::rloop_rules::{caller_errno, io_outcome, FilePos, IoOutcome, PollWindow};
 use crate::rloop_uapi::RLOOP_FLAG_PARTSCAN;
 use crate::{Attach, Device};
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{
     new_spinlock, new_work,
     prelude::*,
@@ -83,6 +88,7 @@ pub(crate) fn disk_builder(attach: &Attach) -> Result<GenDiskBuilder> {
     if attach.rotational {
         features = features | Features::ROTATIONAL;
     }
+
     Ok(GenDiskBuilder::new()
         .block_size(attach.block_size)?
         .dma_alignment(attach.dma_alignment)?
@@ -106,9 +112,42 @@ pub(crate) fn disk_builder(attach: &Attach) -> Result<GenDiskBuilder> {
 #[pin_data]
 struct CpuQueue {
     #[pin]
-    bios: SpinLock<BioList<RloopDisk>>,
+    pending: SpinLock<Pending>,
+    /// Set with each bio pushed, cleared when the worker takes the list: what a polling
+    /// worker watches without taking the lock.
+    arrived: AtomicBool,
+    /// The polling cap in nanoseconds (the device's `poll_us`); 0: never poll.
+    poll_cap_ns: AtomicU64,
+    /// The worker's [`PollWindow`], in its atomic form; only the worker changes it.
+    window: AtomicU64,
+    /// When the worker last went to sleep with an empty list (0: it has not, or has
+    /// learnt from it since): the next run learns the gap from it.
+    idle_since_ns: AtomicU64,
+    /// When the bio that woke the worker arrived: the end of that gap, without the
+    /// wake-up's own latency.
+    woken_at_ns: AtomicU64,
+    stats: PollStats,
     #[pin]
     work: Work<CpuQueue>,
+}
+
+/// A CPU's list and whether a worker will look at it again.
+struct Pending {
+    bios: BioList<RloopDisk>,
+    /// A worker is queued, running or polling, and takes what is pushed without being
+    /// woken. Cleared only by the worker, with the lock held and the list empty.
+    worker_active: bool,
+}
+
+/// What the polling workers of a device did, for `/sys/block/rloopN/rloop/poll_stats`.
+#[derive(Default)]
+pub(crate) struct PollStats {
+    /// Windows in which a bio arrived: a wake-up saved.
+    pub(crate) hits: AtomicU64,
+    /// Windows that ended without a bio (timed out, or the CPU was wanted).
+    pub(crate) misses: AtomicU64,
+    /// Nanoseconds spent polling.
+    pub(crate) polled_ns: AtomicU64,
 }
 
 impl_has_work! {
@@ -118,7 +157,8 @@ impl_has_work! {
 impl WorkItem for CpuQueue {
     type Pointer = Arc<CpuQueue>;
 
-    /// The worker: drains the list until it stays empty.
+    /// The worker: drains the list until it stays empty, polls it for a while if bios have
+    /// been coming soon enough, and goes to sleep.
     ///
     /// No block plug around a batch: iomap already plugs the bios of each direct I/O, and
     /// one across bios held every completion back to the end of the plug. Measured
@@ -126,12 +166,83 @@ impl WorkItem for CpuQueue {
     /// `null_blk`.
     fn run(this: Arc<CpuQueue>) {
         let _scope = IoWorkerScope::enter();
+        let idle_since = this.idle_since_ns.swap(0, Ordering::Relaxed);
+        if idle_since != 0 {
+            // Woken: the gap is how long the list stayed empty.
+            let woken_at = this.woken_at_ns.load(Ordering::Relaxed);
+            this.learn(woken_at.saturating_sub(idle_since));
+        }
         loop {
-            let batch = this.bios.lock().take();
-            if batch.is_empty() {
-                break;
+            let batch = {
+                let mut pending = this.pending.lock();
+                this.arrived.store(false, Ordering::Relaxed);
+                pending.bios.take()
+            };
+            if !batch.is_empty() {
+                batch.drain(issue);
+                continue;
             }
-            batch.drain(issue);
+            let dry_at = now_ns();
+            if this.poll(dry_at) {
+                continue;
+            }
+            let mut pending = this.pending.lock();
+            if pending.bios.is_empty() {
+                pending.worker_active = false;
+                // Under the lock: the run a submitter queues from now on sees it.
+                this.idle_since_ns.store(dry_at.max(1), Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+}
+
+impl CpuQueue {
+    /// The window the worker would poll for after a bio arriving at `now`: a sleeping worker
+    /// first learns the gap since it went to sleep, so a device left idle has none.
+    fn window_if_woken(&self, now: u64) -> u64 {
+        let mut window = PollWindow::from_bits(self.window.load(Ordering::Relaxed));
+        let idle_since = self.idle_since_ns.load(Ordering::Relaxed);
+        if idle_since != 0 {
+            window = window.learn(now.saturating_sub(idle_since));
+        }
+        window.window_ns(self.poll_cap_ns.load(Ordering::Relaxed))
+    }
+
+    fn learn(&self, gap_ns: u64) {
+        let window = PollWindow::from_bits(self.window.load(Ordering::Relaxed)).learn(gap_ns);
+        self.window.store(window.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Watches the empty list for as long as the window says, from `dry_at`, when it was
+    /// found empty. True if a bio arrived meanwhile.
+    fn poll(&self, dry_at: u64) -> bool {
+        let cap = self.poll_cap_ns.load(Ordering::Relaxed);
+        let window = PollWindow::from_bits(self.window.load(Ordering::Relaxed)).window_ns(cap);
+        if window == 0 {
+            return false;
+        }
+        let deadline = dry_at.saturating_add(window);
+        loop {
+            // `Acquire`: pairs with the push, though the lock taken next orders it anyway.
+            if self.arrived.load(Ordering::Acquire) {
+                let gap = now_ns().saturating_sub(dry_at);
+                self.learn(gap);
+                self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                self.stats.polled_ns.fetch_add(gap, Ordering::Relaxed);
+                return true;
+            }
+            let now = now_ns();
+            // Never in the way of other work on this CPU: the window is only worth a
+            // wake-up.
+            if now >= deadline || cpu_wanted_elsewhere() {
+                self.stats.misses.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .polled_ns
+                    .fetch_add(now.saturating_sub(dry_at), Ordering::Relaxed);
+                return false;
+            }
+            cpu_relax();
         }
     }
 }
@@ -147,14 +258,26 @@ pub(crate) struct IoQueues {
 }
 
 impl IoQueues {
-    /// The queues of device `rloop<index>`.
-    pub(crate) fn new(index: u32) -> Result<Self> {
+    /// The queues of device `rloop<index>`, whose workers poll for up to `poll_us`.
+    pub(crate) fn new(index: u32, poll_us: u32) -> Result<Self> {
         let ncpus = nr_cpu_ids();
         let mut queues = KVec::with_capacity(ncpus, GFP_KERNEL)?;
         for _ in 0..ncpus {
             let queue = Arc::pin_init(
                 pin_init!(CpuQueue {
-                    bios <- new_spinlock!(BioList::new(), "rloop::bios"),
+                    pending <- new_spinlock!(
+                        Pending {
+                            bios: BioList::new(),
+                            worker_active: false,
+                        },
+                        "rloop::pending"
+                    ),
+                    arrived: AtomicBool::new(false),
+                    poll_cap_ns: AtomicU64::new(u64::from(poll_us) * 1000),
+                    window: AtomicU64::new(PollWindow::new().to_bits()),
+                    idle_since_ns: AtomicU64::new(0),
+                    woken_at_ns: AtomicU64::new(0),
+                    stats: PollStats::default(),
                     work <- new_work!("rloop::io_work"),
                 }),
                 GFP_KERNEL,
@@ -167,21 +290,55 @@ impl IoQueues {
         })
     }
 
-    /// Queues `bio` on the caller's CPU and wakes that CPU's worker unless it already has
-    /// bios to take.
+    /// The polling cap, in microseconds.
+    pub(crate) fn poll_us(&self) -> u32 {
+        let ns = self
+            .queues
+            .first()
+            .map_or(0, |q| q.poll_cap_ns.load(Ordering::Relaxed));
+        u32::try_from(ns / 1000).unwrap_or(u32::MAX)
+    }
+
+    /// Sets the polling cap; 0 turns polling off. Workers see it at their next window.
+    pub(crate) fn set_poll_us(&self, us: u32) {
+        for queue in self.queues.iter() {
+            queue
+                .poll_cap_ns
+                .store(u64::from(us) * 1000, Ordering::Relaxed);
+        }
+    }
+
+    /// The polling counters of all workers (hits, misses, nanoseconds spent polling) and
+    /// the widest window a worker would poll for if a bio came now, in nanoseconds.
+    pub(crate) fn poll_stats(&self) -> (u64, u64, u64, u64) {
+        let now = now_ns();
+        self.queues.iter().fold((0, 0, 0, 0), |(h, m, ns, w), q| {
+            (
+                h + q.stats.hits.load(Ordering::Relaxed),
+                m + q.stats.misses.load(Ordering::Relaxed),
+                ns + q.stats.polled_ns.load(Ordering::Relaxed),
+                w.max(q.window_if_woken(now)),
+            )
+        })
+    }
+
+    /// Queues `bio` on the caller's CPU and wakes that CPU's worker unless one is active
+    /// (queued, draining or polling): it takes the bio without a wake-up.
     fn queue(&self, bio: Bio<RloopDisk>) {
         // `queues` has `nr_cpu_ids` entries, so the fallback is never taken.
         let cpu = current_cpu().min(self.queues.len() - 1);
         let queue = &self.queues[cpu];
-        let was_empty = {
-            let mut bios = queue.bios.lock();
-            let was_empty = bios.is_empty();
-            bios.push(bio);
-            was_empty
+        let wake = {
+            let mut pending = queue.pending.lock();
+            pending.bios.push(bio);
+            queue.arrived.store(true, Ordering::Release);
+            !core::mem::replace(&mut pending.worker_active, true)
         };
-        // A non-empty list means a queued or running worker has yet to take it.
-        if was_empty {
-            // Already queued: the queued run will see the new bio.
+        if wake {
+            // Only on this path, which pays for a wake-up anyway: read by the run queued
+            // next (queueing orders it).
+            queue.woken_at_ns.store(now_ns(), Ordering::Relaxed);
+            // Not pending (the worker clears `worker_active` last), so this queues it.
             let _ = self.wq.enqueue(queue.clone());
         }
     }
@@ -190,6 +347,9 @@ impl IoQueues {
 /// Issues one bio on the backing file, from a worker. The file reference taken here is
 /// gone before the bio ends (moved into the direct I/O, or dropped), so that the last close
 /// of an autoclear device holds the last one.
+///
+/// Never inlined: `make hops` times the hand-off with a kprobe on it.
+#[inline(never)]
 fn issue(dev: &Arc<Device>, bio: Bio<RloopDisk>) {
     // The backing file's I/O and allocations count against the issuer's cgroups, not the
     // root's: an `io.max` on the issuer holds through rloop.

@@ -16,6 +16,7 @@
 #include <linux/memcontrol.h>
 #include <linux/mempool.h>
 #include <linux/miscdevice.h>
+#include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
@@ -115,6 +116,7 @@ ssize_t rloop_helper_file_write_iter(struct file *file, struct kiocb *iocb,
 {
 	return file->f_op->write_iter(iocb, iter);
 }
+
 
 /* <linux/memcontrol.h>, <linux/cgroup.h> */
 
@@ -233,4 +235,16 @@ struct kmem_cache *rloop_helper_kmem_cache_create(const char *name,
 unsigned int rloop_helper_raw_smp_processor_id(void)
 {
 	return raw_smp_processor_id();
+}
+
+/* <linux/sched.h>, <asm/processor.h> */
+
+bool rloop_helper_need_resched(void)
+{
+	return need_resched();
+}
+
+void rloop_helper_cpu_relax(void)
+{
+	cpu_relax();
 }

@@ -184,3 +184,91 @@ pub fn caller_errno(errno: i32) -> i32 {
         _ => errno::EIO,
     }
 }
+
+/// The largest polling cap a device takes, in microseconds: polling longer than this would
+/// hold a CPU for a whole scheduler slice to save a wake-up worth a few microseconds.
+pub const POLL_US_MAX: u32 = 1000;
+
+/// Parses a write to a device's `poll_us` (a decimal number of microseconds, 0 to
+/// [`POLL_US_MAX`], one trailing newline allowed).
+pub fn parse_poll_us(text: &[u8]) -> Result<u32, Refusal> {
+    const WHY: &str = "poll_us takes a whole number of microseconds from 0 to 1000";
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    if text.is_empty() || text.len() > 4 {
+        return Err(Refusal::Invalid(WHY));
+    }
+    let mut us: u32 = 0;
+    for &c in text {
+        if !c.is_ascii_digit() {
+            return Err(Refusal::Invalid(WHY));
+        }
+        us = us * 10 + u32::from(c - b'0');
+    }
+    if us > POLL_US_MAX {
+        return Err(Refusal::Invalid(WHY));
+    }
+    Ok(us)
+}
+
+/// The adaptive polling window of one worker, from the gaps it has seen between its list
+/// running dry and the next bio arriving.
+///
+/// The worker polls when bios have been arriving within the cap: for twice the average gap,
+/// so that a typical arrival is caught and a late one does not cost more than that, and never
+/// longer than the cap. A device that is idle, or whose bios arrive further apart than the
+/// cap, makes gaps the average follows up within a few samples, and the window drops to 0.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PollWindow {
+    /// Average gap in nanoseconds, weighted 1/8 to the newest; `u64::MAX` before the first.
+    avg_gap_ns: u64,
+}
+
+impl PollWindow {
+    /// Nothing learnt yet: no polling until a gap has been seen.
+    pub const fn new() -> Self {
+        Self {
+            avg_gap_ns: u64::MAX,
+        }
+    }
+
+    /// The window as stored in an atomic.
+    pub const fn from_bits(bits: u64) -> Self {
+        Self { avg_gap_ns: bits }
+    }
+
+    /// The window to store in an atomic.
+    pub const fn to_bits(self) -> u64 {
+        self.avg_gap_ns
+    }
+
+    /// The average gap, if one has been seen.
+    pub fn avg_gap_ns(self) -> Option<u64> {
+        (self.avg_gap_ns != u64::MAX).then_some(self.avg_gap_ns)
+    }
+
+    /// Learns one gap: the time from the list running dry to the next bio.
+    pub fn learn(self, gap_ns: u64) -> Self {
+        // Gaps beyond a second weigh as a second: far above any cap, and the sum cannot
+        // overflow.
+        let gap = gap_ns.min(1_000_000_000);
+        let avg_gap_ns = match self.avg_gap_ns() {
+            None => gap,
+            Some(avg) => (avg * 7 + gap) / 8,
+        };
+        Self { avg_gap_ns }
+    }
+
+    /// How long to poll, in nanoseconds, under a cap of `cap_ns` (0: never).
+    pub fn window_ns(self, cap_ns: u64) -> u64 {
+        match self.avg_gap_ns() {
+            Some(avg) if avg <= cap_ns => avg.saturating_mul(2).min(cap_ns),
+            _ => 0,
+        }
+    }
+}
+
+impl Default for PollWindow {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Read-only sysfs attributes of a [`GenDisk`](super::GenDisk), typed by its
+//! Sysfs attributes of a [`GenDisk`](super::GenDisk), typed by its
 //! [`Operations`]: an [`Attribute<T>`] can only end up in the [`AttributeGroups<T>`] of a
 //! `GenDisk<T>`, so its `show` always finds the data of the disk type it was written for.
 //!
@@ -47,15 +47,21 @@ impl fmt::Write for SysfsBuffer<'_> {
 /// What an attribute's read prints, from the disk's data.
 pub(crate) type ShowFn<T> = fn(&<T as Operations>::Data, &mut SysfsBuffer<'_>) -> Result;
 
-/// A read-only (0444) attribute of a `GenDisk<T>`, declared as a `static`.
+/// What a write to an attribute does with the bytes written (at most a page).
+pub(crate) type StoreFn<T> = fn(&<T as Operations>::Data, &[u8]) -> Result;
+
+/// An attribute of a `GenDisk<T>`, declared as a `static`: read-only (0444), or writable by
+/// root (0644) if it has a `store`.
 ///
 /// # Invariants
 ///
-/// `attr.show` is `show_callback::<T>`, which finds this `Attribute<T>` around `attr`.
+/// `attr.show` is `show_callback::<T>`, and `attr.store` is `store_callback::<T>` if `store`
+/// is `Some`: both find this `Attribute<T>` around `attr`.
 #[repr(C)]
 pub(crate) struct Attribute<T: Operations> {
     attr: bindings::device_attribute,
     show: ShowFn<T>,
+    store: Option<StoreFn<T>>,
 }
 
 // SAFETY: Immutable after construction; sysfs only reads it.
@@ -69,9 +75,24 @@ impl<T: Operations> Attribute<T> {
         let mut attr: bindings::device_attribute = unsafe { core::mem::zeroed() };
         attr.attr.name = name.as_char_ptr();
         attr.attr.mode = 0o444;
-        // INVARIANT: Set here, the only place an `Attribute` is made.
+        // INVARIANT: Set here; `store` is `None`.
         attr.show = Some(show_callback::<T>);
-        Self { attr, show }
+        Self {
+            attr,
+            show,
+            store: None,
+        }
+    }
+
+    /// The attribute `name`, whose reads print what `show` writes and whose writes go to
+    /// `store`.
+    pub(crate) const fn new_rw(name: &'static CStr, show: ShowFn<T>, store: StoreFn<T>) -> Self {
+        let mut this = Self::new(name, show);
+        this.attr.attr.mode = 0o644;
+        // INVARIANT: `store` is `Some`, and so is the callback.
+        this.attr.store = Some(store_callback::<T>);
+        this.store = Some(store);
+        this
     }
 }
 
@@ -182,6 +203,38 @@ unsafe extern "C" fn show_callback<T: Operations>(
     let mut out = SysfsBuffer { buf: page, len: 0 };
     match (attr.show)(data, &mut out) {
         Ok(()) => out.len as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// `store` of every writable [`Attribute<T>`].
+///
+/// # Safety
+///
+/// Called by sysfs for an `Attribute<T>` of a `GenDisk<T>` (the only disks its group can be
+/// given to), with `buf` holding `count` bytes (at most a page).
+unsafe extern "C" fn store_callback<T: Operations>(
+    dev: *mut bindings::device,
+    attr: *mut bindings::device_attribute,
+    buf: *const c_char,
+    count: usize,
+) -> isize {
+    // SAFETY: As for `show_callback`; `buf` holds `count` bytes for the call.
+    let (data, attr, text) = unsafe {
+        let bdev = kernel::container_of!(dev, bindings::block_device, bd_device);
+        (
+            &DiskShared::<T>::from_disk((*bdev).bd_disk).as_ref().data,
+            &*attr.cast::<Attribute<T>>(),
+            core::slice::from_raw_parts(buf.cast::<u8>(), count),
+        )
+    };
+    // By the type invariant, sysfs only calls this for an attribute with a `store`.
+    let Some(store) = attr.store else {
+        return EINVAL.to_errno() as isize;
+    };
+    match store(data, text) {
+        // `count` is at most a page.
+        Ok(()) => count as isize,
         Err(e) => e.to_errno() as isize,
     }
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Small pieces of the kernel the 6.12 kernel crate does not wrap and the driver needs: a
-//! workqueue it owns, the I/O worker's task scope, CPU ids, a few errnos, capabilities and
-//! the control node.
+//! workqueue it owns, the I/O worker's task scope, CPU ids and
+//! what a polling loop asks of the scheduler, a few errnos, capabilities, module parameters
+//! and the control node.
 
 #![allow(unsafe_code)]
 
@@ -66,4 +67,34 @@ pub(crate) fn current_cpu() -> usize {
 pub(crate) fn nr_cpu_ids() -> usize {
     // SAFETY: `nr_cpu_ids` is set once at boot, before modules load.
     unsafe { core::ptr::read_volatile(&raw const bindings::nr_cpu_ids) as usize }
+}
+
+/// Whether a polling loop on this CPU should stop for other work: the scheduler wants the
+/// CPU back (`need_resched()`) or another task is runnable here (`!single_task_running()`,
+/// the test KVM's halt polling uses).
+pub(crate) fn cpu_wanted_elsewhere() -> bool {
+    // SAFETY: Both only read the current CPU's and task's scheduler state.
+    unsafe {
+        crate::bindings_ext::rloop_helper_need_resched()
+            || !crate::bindings_ext::single_task_running()
+    }
+}
+
+/// One turn of a busy-wait loop (`cpu_relax()`): lets a sibling hardware thread run.
+pub(crate) fn cpu_relax() {
+    // SAFETY: A pause instruction; no state.
+    unsafe { crate::bindings_ext::rloop_helper_cpu_relax() }
+}
+
+/// The `poll_us` module parameter: the polling cap, in microseconds, new devices start with.
+pub(crate) fn param_poll_us() -> u32 {
+    // SAFETY: Reads an `unsigned int` with `READ_ONCE`; the parameter lives as long as the
+    // module.
+    unsafe { crate::bindings_ext::rloop_param_poll_us() }
+}
+
+/// Nanoseconds of `CLOCK_MONOTONIC` (`ktime_get()`).
+pub(crate) fn now_ns() -> u64 {
+    // Monotonic time since boot is never negative.
+    kernel::time::Ktime::ktime_get().to_ns().unsigned_abs()
 }

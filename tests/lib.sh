@@ -141,6 +141,22 @@ expect_errno() {
 	[ "$got" = "$want" ] || fail "rloop-raw $*: want err $want, got err $got"
 }
 
+# expect_write_errno ERRNAME FILE TEXT: one write(2) of TEXT to FILE (a
+# sysfs attribute, say) must fail with ERRNAME.
+expect_write_errno() {
+	local want=$1 got
+	got=$(python3 -c '
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+try:
+    os.write(fd, sys.argv[2].encode())
+    print("success")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+' "$2" "$3") || fail "writing to $2 could not be tried"
+	[ "$got" = "$want" ] || fail "write '$3' to $2: want $want, got $got"
+}
+
 # mkfs_mount TYPE DEV DIR [MKFS-OPTIONS...]: make a TYPE file system on DEV
 # and mount it on DIR (created if needed; with -o $RL_MOUNT_OPTS if set);
 # unmounted at exit.

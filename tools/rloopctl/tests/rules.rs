@@ -4,8 +4,8 @@
 //! module runs, built for the host.
 
 use rloopctl::rules::{
-    caller_errno, check_window, choose_block_size, errno, io_outcome, resized_len,
-    valid_block_size, window_len, FilePos, IoOutcome, Refusal,
+    caller_errno, check_window, choose_block_size, errno, io_outcome, parse_poll_us, resized_len,
+    valid_block_size, window_len, FilePos, IoOutcome, PollWindow, Refusal, POLL_US_MAX,
 };
 
 const PAGE: u32 = 4096;
@@ -182,4 +182,76 @@ fn refusals_say_which_rule() {
         "{}",
         r.rule()
     );
+}
+
+#[test]
+fn poll_us_takes_0_to_the_max_and_nothing_else() {
+    assert_eq!(parse_poll_us(b"0"), Ok(0));
+    assert_eq!(parse_poll_us(b"50\n"), Ok(50));
+    assert_eq!(parse_poll_us(b"1000"), Ok(POLL_US_MAX));
+    for bad in [
+        &b""[..],
+        b"\n",
+        b"1001",
+        b"-1",
+        b"+5",
+        b" 5",
+        b"5 ",
+        b"5\n\n",
+        b"0x10",
+        b"99999",
+        b"4294967296",
+        b"abc",
+    ] {
+        assert!(
+            matches!(parse_poll_us(bad), Err(Refusal::Invalid(_))),
+            "{:?} was taken",
+            core::str::from_utf8(bad)
+        );
+    }
+}
+
+#[test]
+fn poll_window_is_nothing_until_a_gap_is_seen() {
+    let w = PollWindow::new();
+    assert_eq!(w.avg_gap_ns(), None);
+    assert_eq!(w.window_ns(50_000), 0);
+    assert_eq!(PollWindow::from_bits(w.to_bits()), w);
+}
+
+#[test]
+fn poll_window_is_twice_the_gap_within_the_cap() {
+    let w = PollWindow::new().learn(10_000);
+    assert_eq!(w.window_ns(50_000), 20_000);
+    // Above half the cap: the cap.
+    let w = PollWindow::new().learn(40_000);
+    assert_eq!(w.window_ns(50_000), 50_000);
+    // Above the cap: no polling at all.
+    let w = PollWindow::new().learn(60_000);
+    assert_eq!(w.window_ns(50_000), 0);
+    // A cap of 0 turns it off whatever the gaps.
+    assert_eq!(PollWindow::new().learn(1).window_ns(0), 0);
+}
+
+#[test]
+fn poll_window_closes_when_bios_stop_coming_and_reopens() {
+    let cap = 50_000;
+    let mut w = PollWindow::new();
+    for _ in 0..20 {
+        w = w.learn(8_000);
+    }
+    assert_eq!(w.window_ns(cap), 16_000);
+    // One idle second is enough to stop polling.
+    w = w.learn(1_000_000_000);
+    assert_eq!(w.window_ns(cap), 0);
+    // Days of idleness weigh as a second: no overflow, and steady short gaps bring the
+    // window back within a bounded number of bios.
+    w = w.learn(u64::MAX);
+    let mut n = 0;
+    while w.window_ns(cap) == 0 {
+        w = w.learn(8_000);
+        n += 1;
+        assert!(n < 100, "window never reopened");
+    }
+    assert!(w.window_ns(cap) <= cap);
 }

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rloop's module parameters. The `module!` macro of 6.12's kernel crate
+ * takes none, so they are declared here, the C way, and read from Rust
+ * through one function each.
+ */
+
+#include <linux/compiler.h>
+#include <linux/moduleparam.h>
+
+/*
+ * The cap of a worker's polling window, in microseconds, that a new device
+ * starts with (its own knob is /sys/block/rloopN/rloop/poll_us); 0 turns
+ * polling off. A worker polls only while bios arrive more often than this,
+ * so a device that is idle or busy with others' work costs nothing.
+ */
+static unsigned int poll_us = 50;
+module_param(poll_us, uint, 0644);
+MODULE_PARM_DESC(poll_us,
+		 "cap of a worker's adaptive polling window in us for new devices, 0 = off (default 50)");
+
+unsigned int rloop_param_poll_us(void)
+{
+	return READ_ONCE(poll_us);
+}
