@@ -11,7 +11,7 @@
 #![allow(improper_ctypes)]
 
 use kernel::bindings;
-use kernel::ffi::{c_char, c_int, c_uint, c_void};
+use kernel::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
 
 /// `struct miscdevice`, [`include/linux/miscdevice.h`](srctree/include/linux/miscdevice.h),
 /// which 6.12's bindings lack: only `rloop_helpers.c` sees its fields.
@@ -130,6 +130,14 @@ extern "C" {
     pub(crate) fn rloop_helper_need_resched() -> bool;
     /// `cpu_relax()`, [`arch/x86/include/asm/vdso/processor.h`](srctree/arch/x86/include/asm/vdso/processor.h).
     pub(crate) fn rloop_helper_cpu_relax();
+    /// `spin_lock_irqsave()`, returning the flags,
+    /// [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h).
+    pub(crate) fn rloop_helper_spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong;
+    /// `spin_unlock_irqrestore()`, [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h).
+    pub(crate) fn rloop_helper_spin_unlock_irqrestore(
+        lock: *mut bindings::spinlock_t,
+        flags: c_ulong,
+    );
     /// The `poll_us` module parameter (`rloop_params.c`).
     pub(crate) fn rloop_param_poll_us() -> c_uint;
     /// `single_task_running()`, [`kernel/sched/core.c`](srctree/kernel/sched/core.c): an

@@ -20,6 +20,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/spinlock.h>
 #include <linux/uio.h>
 
 /* <linux/bio.h>, <linux/bvec.h> */
@@ -247,4 +248,19 @@ bool rloop_helper_need_resched(void)
 void rloop_helper_cpu_relax(void)
 {
 	cpu_relax();
+}
+
+/* <linux/spinlock.h> */
+
+unsigned long rloop_helper_spin_lock_irqsave(spinlock_t *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+void rloop_helper_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
+{
+	spin_unlock_irqrestore(lock, flags);
 }

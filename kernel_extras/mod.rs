@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Small pieces of the kernel the 6.12 kernel crate does not wrap and the driver needs: a
-//! workqueue it owns, the I/O worker's task scope, CPU ids and
+//! workqueue it owns, the I/O worker's task scope, an interrupt-safe spinlock, CPU ids and
 //! what a polling loop asks of the scheduler, a few errnos, capabilities, module parameters
 //! and the control node.
 
 #![allow(unsafe_code)]
 
 mod control_dev;
+mod irq_spinlock;
 mod owned_file;
 mod task_scope;
 mod workqueue;
 
 pub(crate) use control_dev::{ControlDev, ControlOps};
+pub(crate) use irq_spinlock::{new_irq_spinlock, IrqSpinLock};
 pub(crate) use owned_file::OwnedFile;
 pub(crate) use task_scope::{CgroupScope, IoWorkerScope};
 pub(crate) use workqueue::Workqueue;
