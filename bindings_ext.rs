@@ -79,6 +79,9 @@ extern "C" {
         -> c_uint;
     /// `bdev_nonrot()`, [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h).
     pub(crate) fn rloop_helper_bdev_nonrot(bdev: *mut bindings::block_device) -> bool;
+    /// Whether the device's queue has `BLK_FEAT_POLL` (`bdev_get_queue()`,
+    /// [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h)).
+    pub(crate) fn rloop_helper_bdev_can_poll(bdev: *mut bindings::block_device) -> bool;
     /// `init_completion()`, [`include/linux/completion.h`](srctree/include/linux/completion.h).
     pub(crate) fn rloop_helper_init_completion(x: *mut bindings::completion);
     /// `file_inode()`, [`include/linux/fs.h`](srctree/include/linux/fs.h).
@@ -99,6 +102,13 @@ extern "C" {
         iocb: *mut bindings::kiocb,
         iter: *mut bindings::iov_iter,
     ) -> isize;
+    /// `file->f_op->iopoll(iocb, iob, flags)`.
+    pub(crate) fn rloop_helper_file_iopoll(
+        file: *mut bindings::file,
+        iocb: *mut bindings::kiocb,
+        iob: *mut bindings::io_comp_batch,
+        flags: c_uint,
+    ) -> c_int;
     /// `mempool_create_slab_pool()`, [`include/linux/mempool.h`](srctree/include/linux/mempool.h).
     pub(crate) fn rloop_helper_mempool_create_slab_pool(
         min_nr: c_int,
@@ -151,6 +161,7 @@ pub(crate) const BLK_FEAT_WRITE_CACHE: u32 = 1 << 0;
 pub(crate) const BLK_FEAT_FUA: u32 = 1 << 1;
 pub(crate) const BLK_FEAT_IO_STAT: u32 = 1 << 4;
 pub(crate) const BLK_FEAT_NOWAIT: u32 = 1 << 7;
+pub(crate) const BLK_FEAT_POLL: u32 = 1 << 9;
 
 /// `BLK_STS_*` (`blk_status_t`), [`include/linux/blk_types.h`](srctree/include/linux/blk_types.h).
 pub(crate) const BLK_STS_OK: u8 = 0;
@@ -161,6 +172,7 @@ pub(crate) const BLK_STS_IOERR: u8 = 10;
 pub(crate) const REQ_FUA: u32 = 1 << bindings::req_flag_bits___REQ_FUA;
 pub(crate) const REQ_PREFLUSH: u32 = 1 << bindings::req_flag_bits___REQ_PREFLUSH;
 pub(crate) const REQ_NOUNMAP: u32 = 1 << bindings::req_flag_bits___REQ_NOUNMAP;
+pub(crate) const REQ_POLLED: u32 = 1 << bindings::req_flag_bits___REQ_POLLED;
 
 /// `BLK_OPEN_WRITE` (`blk_mode_t`), [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h).
 pub(crate) const BLK_OPEN_WRITE: u32 = 1 << 1;
@@ -175,6 +187,8 @@ pub(crate) const FMODE_CAN_ODIRECT: u32 = 1 << 22;
 
 /// `IOCB_DSYNC` (`RWF_DSYNC`), [`include/linux/fs.h`](srctree/include/linux/fs.h).
 pub(crate) const IOCB_DSYNC: c_int = 0x2;
+/// `IOCB_HIPRI` (`RWF_HIPRI`): the submitter polls for the completion.
+pub(crate) const IOCB_HIPRI: c_int = 0x1;
 
 /// `-EIOCBQUEUED`, [`include/linux/errno.h`](srctree/include/linux/errno.h).
 pub(crate) const EIOCBQUEUED: isize = -529;

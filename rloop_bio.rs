@@ -12,14 +12,16 @@
 //!
 //! The hand-off is made cheap instead. A worker whose list runs dry keeps watching it for a
 //! short window before it sleeps, sized from how soon bios have been arriving, so that at low
-//! queue depth the next bio needs no wake-up ([`PollWindow`]).
+//! queue depth the next bio needs no wake-up ([`PollWindow`]). And a submitter that polls
+//! (`REQ_POLLED`) gets its completion in its own polling loop: the worker issues the I/O
+//! polled, and [`Operations::poll_bio`] polls the backing file for it.
 
 #![forbid(unsafe_code)]
 
 use crate::backing::{BackingFile, Completion, DirectOp, Fallocate};
 use crate::block::{
-    Bio, BioList, BioOp, BlkStatus, CompatIoctl, DiskRef, Features, GenDiskBuilder, OpenMode,
-    Operations,
+    Bio, BioKey, BioList, BioOp, BlkStatus, CompatIoctl, DiskRef, Features, GenDiskBuilder,
+    OpenMode, Operations, PollCtx,
 };
 use crate::kernel_extras::{
     cpu_relax, cpu_wanted_elsewhere, current_cpu, eopnotsupp, now_ns, nr_cpu_ids, CgroupScope,
@@ -43,7 +45,7 @@ pub(crate) struct RloopDisk;
 impl Operations for RloopDisk {
     type Data = Arc<Device>;
 
-    fn submit_bio(dev: &Arc<Device>, bio: Bio<Self>) {
+    fn submit_bio(dev: &Arc<Device>, mut bio: Bio<Self>) {
         let writes = match bio.op() {
             BioOp::Read => false,
             // An empty `REQ_PREFLUSH` write is how a bio-based disk is asked to flush; an
@@ -56,8 +58,17 @@ impl Operations for RloopDisk {
         if writes && dev.attach.read_only {
             return bio.end(BlkStatus::IOERR);
         }
+        // The block layer lets polled bios through only if the disk has `Features::POLL`.
+        if bio.is_polled() {
+            bio.mark_pollable();
+        }
         // Queueing takes a spinlock and allocates nothing: `REQ_NOWAIT` bios are fine here.
         dev.io.queue(bio);
+    }
+
+    fn poll_bio(dev: &Arc<Device>, bio: BioKey, ctx: PollCtx) -> u32 {
+        // Until the worker has issued it there is nothing to poll; the submitter polls again.
+        dev.pool.poll(bio, ctx)
     }
 
     fn open(dev: &Arc<Device>, _mode: OpenMode) -> Result {
@@ -83,8 +94,15 @@ impl Operations for RloopDisk {
 pub(crate) fn disk_builder(attach: &Attach) -> Result<GenDiskBuilder> {
     // `NOWAIT`: `submit_bio` only queues, so it never sleeps. Without it upper layers drop
     // `REQ_NOWAIT` (io_uring would hand every I/O to a helper thread, md and dm stacked on
-    // rloop would lose it for the whole stack).
-    let mut features = Features::WRITE_CACHE | Features::FUA | Features::NOWAIT | Features::IO_STAT;
+    // rloop would lose it for the whole stack). `POLL`: a polled bio becomes polled direct
+    // I/O where the backing file and its device can poll, and completes the usual way where
+    // they cannot; either way the submitter's poll sees it end. (A disk without the feature
+    // fails polled bios with `EOPNOTSUPP`.)
+    let mut features = Features::WRITE_CACHE
+        | Features::FUA
+        | Features::NOWAIT
+        | Features::IO_STAT
+        | Features::POLL;
     if attach.rotational {
         features = features | Features::ROTATIONAL;
     }

@@ -82,6 +82,11 @@ bool rloop_helper_bdev_nonrot(struct block_device *bdev)
 	return bdev_nonrot(bdev);
 }
 
+bool rloop_helper_bdev_can_poll(struct block_device *bdev)
+{
+	return bdev_get_queue(bdev)->limits.features & BLK_FEAT_POLL;
+}
+
 /* <linux/completion.h> */
 
 void rloop_helper_init_completion(struct completion *x)
@@ -118,6 +123,11 @@ ssize_t rloop_helper_file_write_iter(struct file *file, struct kiocb *iocb,
 	return file->f_op->write_iter(iocb, iter);
 }
 
+int rloop_helper_file_iopoll(struct file *file, struct kiocb *iocb,
+			     struct io_comp_batch *iob, unsigned int flags)
+{
+	return file->f_op->iopoll(iocb, iob, flags);
+}
 
 /* <linux/memcontrol.h>, <linux/cgroup.h> */
 

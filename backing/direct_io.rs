@@ -4,19 +4,26 @@
 //! `iov_iter` over the bio's own vector, through the file's `read_iter`/`write_iter`, as
 //! loop's `lo_rw_aio()` does. The per-I/O context comes from an [`IoPool`].
 //!
+//! A bio whose submitter polls (`REQ_POLLED`) is issued with `IOCB_HIPRI` when the file can
+//! be polled, and [`IoPool::poll`] drives the file's `iopoll` for it: the completion then
+//! happens in the polling task, with no interrupt and no wake-up on the way back.
+//!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h),
 //! [`include/linux/uio.h`](srctree/include/linux/uio.h).
 
 use super::BackingFile;
 use crate::bindings_ext::{
-    rloop_helper_file_read_iter, rloop_helper_file_write_iter, rloop_helper_kiocb_end_write,
-    rloop_helper_kiocb_start_write, rloop_helper_kmem_cache_create, rloop_helper_mempool_alloc,
-    rloop_helper_mempool_create_slab_pool, EIOCBQUEUED, GFP_NOIO, IOCB_DSYNC, SLAB_HWCACHE_ALIGN,
+    rloop_helper_file_iopoll, rloop_helper_file_read_iter, rloop_helper_file_write_iter,
+    rloop_helper_kiocb_end_write, rloop_helper_kiocb_start_write, rloop_helper_kmem_cache_create,
+    rloop_helper_mempool_alloc, rloop_helper_mempool_create_slab_pool, EIOCBQUEUED, GFP_NOIO,
+    IOCB_DSYNC, IOCB_HIPRI, SLAB_HWCACHE_ALIGN,
 };
-use crate::block::{Bio, Operations};
+use crate::block::{Bio, BioKey, Operations, PollCtx};
+use crate::kernel_extras::{new_irq_spinlock, IrqSpinLock};
 use crate::rloop_rules::FilePos;
 use core::{
     marker::PhantomData,
+    pin::Pin,
     ptr::{self, NonNull},
     sync::atomic::{AtomicIsize, AtomicUsize, Ordering},
 };
@@ -56,15 +63,18 @@ impl DirectOp {
 
 /// The per-I/O context: the `kiocb`, the iterator over the bio's vector and the bio.
 ///
-/// Two references (`refs`): one for `ki_complete`, one for the submitter. File systems touch
-/// the iocb after `read_iter` returned `-EIOCBQUEUED` (ext4's `file_accessed(iocb->ki_filp)`),
-/// possibly after `ki_complete` ran, so the context lives until both are done, as loop's
-/// `cmd->ref` does.
+/// References (`refs`): one for `ki_complete`, one for the submitter, and one for each
+/// [`IoPool::poll`] in progress. File systems touch the iocb after `read_iter` returned
+/// `-EIOCBQUEUED` (ext4's `file_accessed(iocb->ki_filp)`), possibly after `ki_complete` ran,
+/// and a poller passes it to the file's `iopoll`, so the context lives until all are done, as
+/// loop's `cmd->ref` does.
 ///
 /// # Invariants
 ///
 /// `iocb` is the first field (`ki_complete` finds the context from it); `pool` is the live
-/// mempool the context came from; `bio` is `Some` until [`DirectIo::finish`].
+/// mempool the context came from and `polled` the live table of its [`IoPool`]; `bio` is
+/// `Some` until [`DirectIo::finish`]; if `poll_slot` is `Some(i)`, slot `i` of `polled` holds
+/// this context until `finish` empties it.
 #[repr(C)]
 struct DirectIo<T: Completion> {
     iocb: bindings::kiocb,
@@ -74,6 +84,8 @@ struct DirectIo<T: Completion> {
     bio: Option<Bio<T>>,
     op: DirectOp,
     pool: NonNull<bindings::mempool_t>,
+    polled: NonNull<PollTableLock<T>>,
+    poll_slot: Option<usize>,
     refs: AtomicUsize,
     ret: AtomicIsize,
 }
@@ -91,19 +103,28 @@ impl<T: Completion> DirectIo<T> {
         // whose completion reference we now own.
         unsafe {
             (*io).ret.store(ret as isize, Ordering::Relaxed);
-            Self::put(io);
+            Self::put(io, 1);
         }
     }
 
-    /// Drops one reference; the last one finishes the I/O.
+    /// Takes a reference unless the last one is gone (the context is being finished).
+    fn try_get(&self) -> bool {
+        self.refs
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |r| {
+                r.checked_add(1).filter(|_| r > 0)
+            })
+            .is_ok()
+    }
+
+    /// Drops `n` references; the last one finishes the I/O.
     ///
     /// # Safety
     ///
-    /// `io` must be live and the caller must own one of its references.
-    unsafe fn put(io: *mut Self) {
+    /// `io` must be live and the caller must own `n` of its references.
+    unsafe fn put(io: *mut Self, n: usize) {
         // SAFETY: The caller owns a reference, so `io` is live. `AcqRel` makes the other
         // side's `ret` visible to whoever finishes.
-        if unsafe { (*io).refs.fetch_sub(1, Ordering::AcqRel) } == 1 {
+        if unsafe { (*io).refs.fetch_sub(n, Ordering::AcqRel) } == n {
             // SAFETY: That was the last reference.
             unsafe { Self::finish(io) };
         }
@@ -122,6 +143,11 @@ impl<T: Completion> DirectIo<T> {
         let (bio, ret) = unsafe {
             if (*io).op.writes() {
                 rloop_helper_kiocb_end_write(&raw mut (*io).iocb);
+            }
+            // No poller finds the context any more once its slot is empty; one that found
+            // it before holds a reference, so it is not here.
+            if let Some(slot) = (*io).poll_slot {
+                (*io).polled.as_ref().lock().slots[slot] = None;
             }
             let bio = (*io).bio.take();
             let ret = (*io).ret.load(Ordering::Relaxed);
@@ -192,7 +218,25 @@ pub(crate) struct IoPool<T: Completion> {
     pool: NonNull<bindings::mempool_t>,
     // Dropped after `pool` (declaration order): the pool gives its reserve back to it.
     _cache: Arc<IoCache<T>>,
+    /// The polled I/Os in flight, for [`IoPool::poll`] to find.
+    polled: Pin<KBox<PollTableLock<T>>>,
 }
+
+/// How many polled I/Os of one pool can be in flight at once; more are issued unpolled and
+/// complete the usual way. io_uring's default queue depth is well below.
+const POLL_SLOTS: usize = 64;
+
+/// The polled I/Os of a pool in flight, by the key of their bio. An interrupt may complete
+/// an I/O (a backing device without poll queues), so the lock keeps interrupts off.
+type PollTableLock<T> = IrqSpinLock<PollTable<T>>;
+
+/// See [`PollTableLock`].
+struct PollTable<T: Completion> {
+    slots: [Option<(BioKey, NonNull<DirectIo<T>>)>; POLL_SLOTS],
+}
+
+// SAFETY: The table only holds addresses of contexts, used by whoever holds the lock.
+unsafe impl<T: Completion> Send for PollTable<T> {}
 
 // SAFETY: mempools are used from any thread and context.
 unsafe impl<T: Completion> Send for IoPool<T> {}
@@ -205,11 +249,60 @@ impl<T: Completion> IoPool<T> {
         let reserved = c_int::try_from(reserved).map_err(|_| EINVAL)?;
         // SAFETY: The cache is live, and outlives the pool, which holds an `Arc` of it.
         let pool = unsafe { rloop_helper_mempool_create_slab_pool(reserved, cache.cache.as_ptr()) };
+        let pool = NonNull::new(pool).ok_or(ENOMEM)?;
+        let destroy_on_error = kernel::types::ScopeGuard::new(|| {
+            // SAFETY: The pool was just created and nothing uses it.
+            unsafe { bindings::mempool_destroy(pool.as_ptr()) }
+        });
+        let polled = KBox::pin_init(
+            new_irq_spinlock!(
+                PollTable {
+                    slots: [None; POLL_SLOTS],
+                },
+                "rloop::polled"
+            ),
+            GFP_KERNEL,
+        )?;
+        destroy_on_error.dismiss();
         // INVARIANT: The pool was created over `cache`.
         Ok(Self {
-            pool: NonNull::new(pool).ok_or(ENOMEM)?,
+            pool,
             _cache: cache.clone(),
+            polled,
         })
+    }
+
+    /// Polls the file for the I/O of the bio `key`, if it is one of this pool's polled I/Os
+    /// in flight: the file's `iopoll` may complete it, here. Returns what `iopoll` found (0
+    /// if the bio is not in flight here: not issued yet, issued unpolled or done).
+    pub(crate) fn poll(&self, key: BioKey, ctx: PollCtx) -> u32 {
+        let found = self
+            .polled
+            .lock()
+            .slots
+            .iter()
+            .flatten()
+            .find(|(k, _)| *k == key)
+            // SAFETY: A context in the table is live: `finish` empties its slot, under the
+            // lock, before freeing it.
+            .filter(|(_, io)| unsafe { io.as_ref() }.try_get())
+            .map(|&(_, io)| io.as_ptr());
+        let Some(io) = found else {
+            return 0;
+        };
+        // SAFETY: We hold a reference, so the context, its iocb and its file are live.
+        // `iopoll` does not sleep (the block layer's spins), as `poll_bio` must not.
+        let found = unsafe {
+            let found = rloop_helper_file_iopoll(
+                (*io).iocb.ki_filp,
+                &raw mut (*io).iocb,
+                ctx.iob,
+                ctx.flags,
+            );
+            DirectIo::put(io, 1);
+            found
+        };
+        u32::try_from(found).unwrap_or(0)
     }
 
     /// Reads or writes the bio's data at `pos` of `file` with direct I/O, through the file's
@@ -237,6 +330,8 @@ impl<T: Completion> IoPool<T> {
         unsafe { bindings::__module_get(&raw mut bindings::__this_module) };
         let data = bio.bvec_array();
         let ioprio = bio.ioprio();
+        let key = bio.key();
+        let polled = bio.is_polled() && file.can_iopoll();
         let f = file.as_raw();
         // SAFETY: `io` is an element of `DirectIo<T>` size, ours until `finish` frees it; the
         // bio, moved into it, keeps its vector valid; `f` is live while `file` is, and the
@@ -252,6 +347,8 @@ impl<T: Completion> IoPool<T> {
                     bio: Some(bio),
                     op,
                     pool: self.pool,
+                    polled: NonNull::from(&*self.polled),
+                    poll_slot: None,
                     refs: AtomicUsize::new(2),
                     ret: AtomicIsize::new(0),
                 },
@@ -267,6 +364,17 @@ impl<T: Completion> IoPool<T> {
                 };
             (*iocb).ki_ioprio = ioprio;
             (*iocb).ki_complete = Some(DirectIo::<T>::complete_callback);
+            // Published once the iocb is set up (the lock orders it for pollers) and before
+            // the file sees the I/O: whoever polls the file's queue may complete it from then
+            // on. Without a free slot the I/O goes unpolled.
+            if polled {
+                let mut table = self.polled.lock();
+                if let Some(i) = table.slots.iter().position(Option::is_none) {
+                    table.slots[i] = Some((key, NonNull::new_unchecked(io)));
+                    (*io).poll_slot = Some(i);
+                    (*iocb).ki_flags |= IOCB_HIPRI;
+                }
+            }
             let iter = &raw mut (*io).iter;
             let dir = if op.writes() {
                 bindings::ITER_SOURCE
@@ -288,12 +396,12 @@ impl<T: Completion> IoPool<T> {
         // SAFETY: `io` is live: we still hold the submitter's reference.
         unsafe {
             if ret == EIOCBQUEUED {
-                DirectIo::put(io);
+                DirectIo::put(io, 1);
             } else {
-                // Not queued: the file system will not call `ki_complete`, so both
-                // references are ours.
+                // Not queued: the file system will not call `ki_complete`, so its reference
+                // is ours too. A poller may still hold one.
                 (*io).ret.store(ret, Ordering::Relaxed);
-                DirectIo::finish(io);
+                DirectIo::put(io, 2);
             }
         }
     }

@@ -7,9 +7,9 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
 use crate::bindings_ext::{
-    rloop_helper_bdev_logical_block_size, rloop_helper_bdev_nonrot, rloop_helper_bdev_nr_sectors,
-    rloop_helper_file_inode, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE,
-    FMODE_CAN_ODIRECT, FMODE_READ, FMODE_WRITE,
+    rloop_helper_bdev_can_poll, rloop_helper_bdev_logical_block_size, rloop_helper_bdev_nonrot,
+    rloop_helper_bdev_nr_sectors, rloop_helper_file_inode, FALLOC_FL_KEEP_SIZE,
+    FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, FMODE_CAN_ODIRECT, FMODE_READ, FMODE_WRITE,
 };
 use crate::kernel_extras::OwnedFile;
 use crate::rloop_rules::FilePos;
@@ -131,6 +131,20 @@ impl BackingFile {
         // SAFETY: The file is live; `f_op` is set at open.
         let has = unsafe { (*(*self.as_raw()).f_op).write_iter.is_some() };
         self.mode() & FMODE_WRITE != 0 && has
+    }
+
+    /// Whether the file's direct I/O can be polled for now: the file has `f_op->iopoll`
+    /// (block devices and iomap file systems such as xfs and ext4 do) and the device under
+    /// it polls (`BLK_FEAT_POLL`: NVMe or `null_blk` with poll queues; virtio-blk without
+    /// them would fail a polled bio with `EOPNOTSUPP`).
+    pub(crate) fn can_iopoll(&self) -> bool {
+        // SAFETY: The file is live; `f_op` is set at open.
+        let has = unsafe { (*(*self.as_raw()).f_op).iopoll.is_some() };
+        let Some(bdev) = self.bdev() else {
+            return false;
+        };
+        // SAFETY: The device is live while the file is open.
+        has && unsafe { rloop_helper_bdev_can_poll(bdev.as_ptr()) }
     }
 
     /// Whether the file system takes `O_DIRECT` for the file (`FMODE_CAN_ODIRECT`).

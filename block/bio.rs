@@ -10,7 +10,7 @@ use super::gen_disk::{DiskHold, DiskRef, DiskShared, Operations};
 use crate::bindings_ext::{
     rloop_helper_bio_advance_iter_single, rloop_helper_bio_blkcg_css, rloop_helper_bio_iter_bvec,
     rloop_helper_bio_op, rloop_helper_blkcg_root_css, BLK_STS_IOERR, BLK_STS_NOTSUPP, BLK_STS_OK,
-    REQ_FUA, REQ_NOUNMAP, REQ_PREFLUSH,
+    REQ_FUA, REQ_NOUNMAP, REQ_POLLED, REQ_PREFLUSH,
 };
 use core::{
     marker::PhantomData,
@@ -18,6 +18,19 @@ use core::{
     ptr::{self, NonNull},
 };
 use kernel::{bindings, ffi::c_ulong, prelude::*};
+
+/// The address of a bio, only ever compared: a bio that [`Operations::poll_bio`] is asked
+/// about may have ended and been reused for another I/O (bios are `SLAB_TYPESAFE_BY_RCU`), so
+/// nothing reads through it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct BioKey(usize);
+
+impl BioKey {
+    /// The key of the bio at `bio`.
+    pub(super) fn from_raw(bio: *const bindings::bio) -> Self {
+        Self(bio as usize)
+    }
+}
 
 /// A block-layer completion status, `blk_status_t`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -136,6 +149,31 @@ impl<T: Operations> Bio<T> {
     /// `REQ_NOUNMAP`: a write-zeroes that must keep the blocks allocated.
     pub(crate) fn is_nounmap(&self) -> bool {
         self.opf() & REQ_NOUNMAP != 0
+    }
+
+    /// `REQ_POLLED`: the submitter polls for the completion (`RWF_HIPRI`, io_uring
+    /// `IOPOLL`) through [`Operations::poll_bio`] rather than wait for it. The block layer
+    /// only lets such a bio through to a disk with [`Features::POLL`].
+    ///
+    /// [`Features::POLL`]: super::Features::POLL
+    pub(crate) fn is_polled(&self) -> bool {
+        self.opf() & REQ_POLLED != 0
+    }
+
+    /// Makes `bio_poll()` call [`Operations::poll_bio`] for the bio: it skips a bio whose
+    /// `bi_cookie` is still `BLK_QC_T_NONE`, as `bio_init` leaves it. A bio-based disk has no
+    /// queue to name there, so the cookie only says "poll me", as dm's does.
+    pub(crate) fn mark_pollable(&mut self) {
+        // SAFETY: By the type invariant the bio is live and owned by this handle; `bio_poll`
+        // reads the cookie with `READ_ONCE`. It shares a union with `__bi_nr_segments`, which
+        // only blk-mq uses.
+        unsafe { ptr::write_volatile(&raw mut (*self.as_raw()).__bindgen_anon_1.bi_cookie, 0) };
+    }
+
+    /// The bio's identity while it is in flight: what [`Operations::poll_bio`] is asked
+    /// about.
+    pub(crate) fn key(&self) -> BioKey {
+        BioKey(self.as_raw() as usize)
     }
 
     /// The first 512-byte sector of the bio.

@@ -8,12 +8,12 @@
 //!
 //! C header: [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h).
 
-use super::bio::Bio;
+use super::bio::{Bio, BioKey};
 use super::sysfs::AttributeGroups;
 use crate::bindings_ext::{
     rloop_helper_disk_devt, rloop_helper_init_completion, rloop_helper_queue_limits_start_update,
-    BLK_FEAT_FUA, BLK_FEAT_IO_STAT, BLK_FEAT_NOWAIT, BLK_FEAT_WRITE_CACHE, BLK_OPEN_READ,
-    BLK_OPEN_WRITE,
+    BLK_FEAT_FUA, BLK_FEAT_IO_STAT, BLK_FEAT_NOWAIT, BLK_FEAT_POLL, BLK_FEAT_WRITE_CACHE,
+    BLK_OPEN_READ, BLK_OPEN_WRITE,
 };
 use crate::kernel_extras::OwnedFile;
 use core::{
@@ -65,6 +65,22 @@ pub(crate) trait Operations: Sized + 'static {
     ) -> Result<i32> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// A submitter polls for the completion of `bio`, a bio of the disk marked with
+    /// [`Bio::mark_pollable`]. Returns how many completions the call found; 0 if there was
+    /// nothing to do (the bio may long have ended). Runs in the polling task's context,
+    /// possibly under `rcu_read_lock()`: must not sleep.
+    fn poll_bio(_data: &Self::Data, _bio: BioKey, _ctx: PollCtx) -> u32 {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// What the block layer hands a poll (`struct io_comp_batch` and `BLK_POLL_*` flags), to be
+/// passed on unchanged to the poll of whatever the driver issued the bio to.
+#[derive(Clone, Copy)]
+pub(crate) struct PollCtx {
+    pub(crate) iob: *mut bindings::io_comp_batch,
+    pub(crate) flags: c_uint,
 }
 
 /// The mode a disk is opened or an ioctl issued with (`blk_mode_t`).
@@ -94,6 +110,9 @@ impl Features {
     pub(crate) const IO_STAT: Self = Self(BLK_FEAT_IO_STAT);
     /// `BLK_FEAT_NOWAIT`: `submit_bio` honours `REQ_NOWAIT`.
     pub(crate) const NOWAIT: Self = Self(BLK_FEAT_NOWAIT);
+    /// `BLK_FEAT_POLL`: the disk takes `REQ_POLLED` bios and implements
+    /// [`Operations::poll_bio`].
+    pub(crate) const POLL: Self = Self(BLK_FEAT_POLL);
 }
 
 impl BitOr for Features {
@@ -564,6 +583,11 @@ impl<T: Operations> Fops<T> {
         } else {
             None
         },
+        poll_bio: if T::HAS_POLL_BIO {
+            Some(poll_bio_callback::<T>)
+        } else {
+            None
+        },
         free_disk: Some(free_disk_callback::<T>),
         // An open disk pins the module.
         owner: &raw mut bindings::__this_module,
@@ -641,6 +665,42 @@ unsafe extern "C" fn ioctl_callback<T: Operations>(
         Ok(v) => v,
         Err(e) => e.to_errno(),
     }
+}
+
+/// The C type of `block_device_operations.poll_bio`.
+type PollBioFn =
+    unsafe extern "C" fn(*mut bindings::bio, *mut bindings::io_comp_batch, c_uint) -> c_int;
+
+/// # Safety
+///
+/// Called by `bio_poll()` for a bio it found on a `GenDisk<T>`, with that disk's queue entered
+/// and, if the bio may have ended, under `rcu_read_lock()` (`iocb_bio_iopoll()`), so that its
+/// `bi_bdev` and that device's disk are live for the call.
+unsafe extern "C" fn poll_bio_callback<T: Operations>(
+    bio: *mut bindings::bio,
+    iob: *mut bindings::io_comp_batch,
+    flags: c_uint,
+) -> c_int {
+    // SAFETY: The bio's memory is a bio for the call (bios are type-stable under RCU), but it
+    // may have ended and been reused since `bio_poll` read its device: read the device again
+    // and trust its data only if it is still a `GenDisk<T>`, whose `fops` lead here (the crate
+    // is one codegen unit, so this function has one address). That disk is live for the call:
+    // the caller's guarantee covers whatever `bi_bdev` holds now.
+    let data = unsafe {
+        let bdev = ptr::read_volatile(&raw const (*bio).bi_bdev);
+        if bdev.is_null() {
+            return 0;
+        }
+        let disk = (*bdev).bd_disk;
+        let ours: PollBioFn = poll_bio_callback::<T>;
+        match (*(*disk).fops).poll_bio {
+            Some(f) if ptr::fn_addr_eq(f, ours) => {}
+            _ => return 0,
+        }
+        &DiskShared::<T>::from_disk(disk).as_ref().data
+    };
+    let n = T::poll_bio(data, BioKey::from_raw(bio), PollCtx { iob, flags });
+    c_int::try_from(n).unwrap_or(c_int::MAX)
 }
 
 /// # Safety

@@ -17,8 +17,8 @@ pub(crate) mod bio;
 pub(crate) mod gen_disk;
 pub(crate) mod sysfs;
 
-pub(crate) use bio::{Bio, BioList, BioOp, BlkStatus, Blkcg};
+pub(crate) use bio::{Bio, BioKey, BioList, BioOp, BlkStatus, Blkcg};
 pub(crate) use gen_disk::{
-    CompatIoctl, DiskRef, Features, GenDisk, GenDiskBuilder, OpenMode, Operations,
+    CompatIoctl, DiskRef, Features, GenDisk, GenDiskBuilder, OpenMode, Operations, PollCtx,
 };
 pub(crate) use sysfs::{Attribute, AttributeGroup, AttributeGroups, AttributeList, SysfsBuffer};
