@@ -252,8 +252,8 @@ def markdown(summary: dict) -> str:
             "ranges min–max (of ratios: of the per-repetition ratios)",
             f"- fio: {same_or_each(summary, 'fio')}, {same_or_each(summary, 'ioengine')}, "
             "O_DIRECT",
-            "- CPU per I/O: busy time of all CPUs (/proc/stat) over the job ÷ I/Os, "
-            "so the drivers' kernel workers count",
+            "- CPU per I/O: busy time of all CPUs (/proc/stat, from fio's first to "
+            "its last I/O) ÷ I/Os, so the drivers' kernel workers count",
             "",
         ]
     for backing, s in summary.items():

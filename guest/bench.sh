@@ -42,7 +42,7 @@ if [ -n "${RLOOP_BENCH_SCHED:-}" ]; then
 	echo "$RLOOP_BENCH_SCHED" >"/sys/block/${dev#/dev/}/queue/scheduler"
 fi
 mkfs.xfs -f -q "$dev"
-mkdir -p /run/bench
+mkdir -p /run/bench /run/bench-fio
 mount "$dev" /run/bench
 file=/run/bench/backing
 log "preconditioning a ${RLOOP_BENCH_FILE_MB}M file on $dev"
@@ -80,26 +80,58 @@ if [ -n "${RLOOP_BENCH_PROFILES:-}" ]; then
 	done
 	profiles=("${chosen[@]}")
 fi
-# Busy and total jiffies of all CPUs (loop's and rloop's workers are kernel
-# threads that fio's own CPU figures never see).
+# cpu_jiffies FILE: busy and total jiffies of all CPUs (loop's and rloop's
+# workers are kernel threads that fio's own CPU figures never see) from the
+# "cpu" line of /proc/stat or a copy of it, into $busy and $total. Builtins
+# only: every exec costs under TCG.
 cpu_jiffies() {
-	awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+	local user nice system idle iowait irq softirq steal
+	read -r _ user nice system idle iowait irq softirq steal _ <"$1"
+	busy=$((user + nice + system + irq + softirq + steal))
+	total=$((busy + idle + iowait))
 }
+hz=$(getconf CLK_TCK)
+# run_fio NAME TARGET REP FILENAME ARGS...: one fio job, its JSON and the CPU
+# time all CPUs were busy while it did I/O. fio itself takes half a CPU
+# second and more to start and to write its report under TCG, so the
+# /proc/stat copies come from fio's exec_prerun and exec_postrun (after the
+# ring is set up, and after the last I/O; fio leaves their output in
+# NAME.prerun.txt and NAME.postrun.txt in its working directory); the window
+# around the whole fio process is the fallback.
+run_fio() {
+	local name=$1 t=$2 rep=$3 filename=$4 b0 t0 b1 t1 pre=/run/bench-fio/$1.prerun.txt
+	local post=/run/bench-fio/$1.postrun.txt
+	shift 4
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	rm -f "$pre" "$post"
+	cpu_jiffies /proc/stat
+	b0=$busy t0=$total
+	(cd /run/bench-fio && fio --name="$name" --filename="$filename" \
+		--time_based --runtime="$RLOOP_BENCH_RUNTIME" \
+		--norandommap --randrepeat=0 --lat_percentiles=1 --group_reporting \
+		--exec_prerun="head -n 1 /proc/stat" --exec_postrun="head -n 1 /proc/stat" \
+		--output-format=json --output="$out/$name.$t.$rep.json" "$@")
+	cpu_jiffies /proc/stat
+	b1=$busy t1=$total
+	if [ -s "$pre" ] && [ -s "$post" ]; then
+		cpu_jiffies "$pre"
+		b0=$busy t0=$total
+		cpu_jiffies "$post"
+		b1=$busy t1=$total
+	fi
+	echo "$((b1 - b0)) $((t1 - t0)) $hz" >"$out/$name.$t.$rep.cpu"
+	log "rep $rep $name $t done"
+}
+
+direct=(--ioengine=io_uring --direct=1)
+whole=(--size="${RLOOP_BENCH_FILE_MB}M")
 for rep in $(seq "$RLOOP_BENCH_REPS"); do
 	for p in "${profiles[@]}"; do
 		read -r name args <<<"$p"
+		read -r -a args <<<"$args"
 		for t in raw loop rloop; do
-			sync
-			echo 3 >/proc/sys/vm/drop_caches
-			read -r b0 t0 < <(cpu_jiffies)
-			# shellcheck disable=SC2086
-			fio --name="$name" --filename="${target[$t]}" --ioengine=io_uring --direct=1 \
-				--time_based --runtime="$RLOOP_BENCH_RUNTIME" --size="${RLOOP_BENCH_FILE_MB}M" \
-				--norandommap --randrepeat=0 --lat_percentiles=1 --group_reporting --output-format=json \
-				--output="$out/$name.$t.$rep.json" $args
-			read -r b1 t1 < <(cpu_jiffies)
-			echo "$((b1 - b0)) $((t1 - t0)) $(getconf CLK_TCK)" >"$out/$name.$t.$rep.cpu"
-			log "rep $rep $name $t done"
+			run_fio "$name" "$t" "$rep" "${target[$t]}" "${direct[@]}" "${whole[@]}" "${args[@]}"
 		done
 	done
 done
