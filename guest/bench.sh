@@ -103,7 +103,6 @@ run_fio() {
 	local post=/run/bench-fio/$1.postrun.txt
 	shift 4
 	sync
-	echo 3 >/proc/sys/vm/drop_caches
 	rm -f "$pre" "$post"
 	cpu_jiffies /proc/stat
 	b0=$busy t0=$total
