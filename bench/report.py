@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Summarises a `make bench` run: medians and min-max per backing, profile and
-target, the ratios rloop/raw, rloop/loop and loop/raw (of the medians, with the
-min-max of the per-repetition ratios), a markdown report and an SVG chart.
+target; the ratios rloop/raw, rloop/loop and loop/raw paired by repetition
+(the targets of one repetition run back to back), their median and min-max,
+and whether the whole range lies above or below 1; a markdown report and an
+SVG chart.
 
 Usage: report.py RUN_DIR     (RUN_DIR/<backing>/<profile>.<target>.<rep>.json,
                               .cpu beside each, env.txt per backing; the
@@ -27,7 +29,10 @@ PROFILES = [
     ("rr4k_qd32_2j", "4k randread QD32, 2 jobs", "4k"),
 ]
 TARGETS = ["raw", "loop", "rloop"]
-# key in "ratios", numerator, denominator, metric
+# key in "ratios", numerator, denominator, metric. A ratio is taken per
+# repetition (the targets of one repetition run back to back, so pairing them
+# cancels what drifts between repetitions); reported are the median and the
+# min-max of those.
 RATIOS = [
     ("rloop/raw", "rloop", "raw", "iops"),
     ("rloop/loop", "rloop", "loop", "iops"),
@@ -88,6 +93,18 @@ def one_run(json_path: Path) -> dict:
     }
 
 
+def verdict(paired: list):
+    """"above" or "below" only when every repetition's ratio is above or below
+    1; "noise" when the range reaches across 1; None with fewer than two."""
+    if len(paired) < 2:
+        return None
+    if min(paired) > 1:
+        return "above"
+    if max(paired) < 1:
+        return "below"
+    return "noise"
+
+
 def median_range(values: list) -> tuple:
     """(median, [min, max]) of the values that are there, or (None, None)."""
     vs = [v for v in values if v is not None]
@@ -129,6 +146,18 @@ def environment(run: Path, bdir: Path, runs: list) -> dict:
     }
 
 
+def paired_ratios(by_rep: dict, num: str, den: str, k: str) -> list:
+    """num/den of metric k, one per repetition in which both ran."""
+    if num not in by_rep or den not in by_rep:
+        return []
+    out = []
+    for i in sorted(by_rep[num].keys() & by_rep[den].keys()):
+        a, b = by_rep[num][i][k], by_rep[den][i][k]
+        if a is not None and b:
+            out.append(a / b)
+    return out
+
+
 def summarise(run: Path) -> dict:
     summary = {}
     for bdir in sorted(p for p in run.iterdir() if p.is_dir() and (p / "env.txt").exists()):
@@ -149,19 +178,23 @@ def summarise(run: Path) -> dict:
                 m["reps"] = len(runs)
                 per[prof][t] = m
             m = per[prof]
-            if all(t in m for t in TARGETS):
-                ratios, ranges = {}, {}
-                for key, num, den, k in RATIOS:
-                    a, b = m[num][k], m[den][k]
-                    ratios[key] = a / b if a is not None and b else None
-                    # Targets run interleaved within a repetition: pairing by
-                    # repetition cancels what drifts between repetitions.
-                    paired = [by_rep[num][i][k] / by_rep[den][i][k]
-                              for i in by_rep[num].keys() & by_rep[den].keys()
-                              if by_rep[num][i][k] is not None and by_rep[den][i][k]]
-                    ranges[key] = [min(paired), max(paired)] if paired else None
-                m["ratios"] = ratios
-                m["ratio_ranges"] = ranges
+            if not m:
+                continue
+            # Each ratio where both of its targets ran; the others are None
+            # (n/a).
+            ratios, ranges, n, verdicts, of_medians = {}, {}, {}, {}, {}
+            for key, num, den, k in RATIOS:
+                paired = paired_ratios(by_rep, num, den, k)
+                ratios[key], ranges[key] = median_range(paired)
+                n[key] = len(paired)
+                verdicts[key] = verdict(paired)
+                a, b = m.get(num, {}).get(k), m.get(den, {}).get(k)
+                of_medians[key] = a / b if a is not None and b else None
+            m["ratios"] = ratios
+            m["ratio_ranges"] = ranges
+            m["ratio_reps"] = n
+            m["ratio_verdicts"] = verdicts
+            m["ratio_of_medians"] = of_medians
         # Scaling from 1 to 2 jobs at QD32, per target.
         scaling = {}
         for t in TARGETS:
@@ -222,16 +255,32 @@ def backing_text(backing: str, s: dict) -> str:
     return f"{backing}: {what}" + (f", scheduler {sched}" if sched else "")
 
 
-def fmt_ratio(v, rng=None) -> str:
+MARK = {"above": "**>1**", "below": "**<1**", "noise": "~", None: ""}
+
+
+def fmt_ratio(v, rng=None, mark=None, n=None) -> str:
+    """median (min–max) and the verdict: >1 and <1 only when the whole range
+    is on that side, ~ when it reaches across 1."""
     if v is None:
         return "n/a"
-    return f"{v:.2f}" + (f" ({rng[0]:.2f}–{rng[1]:.2f})" if rng else "")
+    if n == 1:
+        return f"{v:.2f} (1 rep)"
+    text = f"{v:.2f}" + (f" ({rng[0]:.2f}–{rng[1]:.2f})" if rng else "")
+    return text + (f" {MARK[mark]}" if MARK.get(mark) else "")
 
 
 def fmt_cpu(v) -> str:
     if v is None:
         return "n/a"
     return f"{v:.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def fmt_range(v, rng, fmt) -> str:
+    if v is None:
+        return "n/a"
+    if not rng or rng[0] == rng[1]:
+        return fmt(v)
+    return f"{fmt(v)} ({fmt(rng[0])}–{fmt(rng[1])})"
 
 
 def markdown(summary: dict) -> str:
@@ -247,9 +296,10 @@ def markdown(summary: dict) -> str:
                "difference only where the whole min–max range is on one side of 1.0"
                if under_tcg(summary) else ""),
             "- backings: " + "; ".join(backing_text(b, s) for b, s in summary.items()),
-            f"- repetitions: {same_or_each(summary, 'reps')}, targets interleaved, "
-            f"{same_or_each(summary, 'runtime_s')} s per job; values are medians, "
-            "ranges min–max (of ratios: of the per-repetition ratios)",
+            f"- repetitions: {same_or_each(summary, 'reps')}, the targets back to back "
+            f"in each, {same_or_each(summary, 'runtime_s')} s per job; per target the "
+            "median (min–max) over the repetitions; ratios are taken per repetition, "
+            "shown as their median (min–max)",
             f"- fio: {same_or_each(summary, 'fio')}, {same_or_each(summary, 'ioengine')}, "
             "O_DIRECT",
             "- CPU per I/O: busy time of all CPUs (/proc/stat, from fio's first to "
@@ -264,13 +314,15 @@ def markdown(summary: dict) -> str:
             for t in TARGETS:
                 m = s["profiles"].get(prof, {}).get(t)
                 if m:
-                    cpu = m["cpu_us_per_io"]
-                    out.append(f"| {label} | {t} | {m['iops']:.0f} | {m['bw_mib']:.1f} | "
-                               f"{m['lat_us']:.0f} | {m['p99_us']:.0f} | "
-                               f"{'n/a' if cpu is None else f'{cpu:.1f}'} |")
+                    r = m["range"]
+                    out.append(f"| {label} | {t} | "
+                               f"{fmt_range(m['iops'], r['iops'], lambda v: f'{v:.0f}')} | "
+                               f"{m['bw_mib']:.1f} | {m['lat_us']:.0f} | {m['p99_us']:.0f} | "
+                               f"{fmt_range(m['cpu_us_per_io'], r['cpu_us_per_io'], fmt_cpu)} |")
         out.append("")
-        out.append("Ratios of the medians; in brackets the min–max of the "
-                   "per-repetition ratios.\n")
+        out.append("Ratios per repetition: median (min–max). **>1** / **<1**: every "
+                   "repetition's ratio is above / below 1; ~: the range reaches across 1, "
+                   "within noise. n/a: a target that did not run.\n")
         out.append("| profile | rloop/raw | rloop/loop | loop/raw | CPU/IO rloop/loop |")
         out.append("| --- | ---: | ---: | ---: | ---: |")
         for prof, label, _ in PROFILES:
@@ -279,10 +331,11 @@ def markdown(summary: dict) -> str:
                 continue
             # A missing value (a target that did not run, no CPU figures)
             # says n/a in its own cell: the row and its label stay.
-            r = p.get("ratios", {})
-            rr = p.get("ratio_ranges", {})
+            r, rr = p.get("ratios", {}), p.get("ratio_ranges", {})
+            mk, n = p.get("ratio_verdicts", {}), p.get("ratio_reps", {})
             out.append(f"| {label} | " + " | ".join(
-                fmt_ratio(r.get(key), rr.get(key)) for key, _, _, _ in RATIOS) + " |")
+                fmt_ratio(r.get(key), rr.get(key), mk.get(key), n.get(key))
+                for key, _, _, _ in RATIOS) + " |")
         sc = s["two_job_scaling"]
         if sc:
             out.append("")
@@ -410,7 +463,7 @@ def svg(summary: dict) -> str:
     plot_w = 300
     col_w = plot_w + val_w + 24
     ratio_legend = ([(k, col, "") for k, col in RATIO_BARS]
-                    + [("pale: the range includes 1.0", "#999999",
+                    + [("pale: the range reaches 1.0", "#999999",
                         ' fill-opacity="0.35" stroke="#999999"')])
     cpu_legend = [(t, TARGET_COLORS[t], "") for t in TARGETS]
     cpu_note = "all CPUs, /proc/stat; less is cheaper"
@@ -429,9 +482,9 @@ def svg(summary: dict) -> str:
             f"Run {run_start(summary)}, kernel {same_or_each(summary, 'kernel')}, "
             f"{accel_text(summary)}, {same_or_each(summary, 'cpus')} vCPUs, "
             f"{same_or_each(summary, 'fio')} {same_or_each(summary, 'ioengine')} O_DIRECT, "
-            f"{same_or_each(summary, 'runtime_s')} s per job, {reps} interleaved repetitions. "
-            "Bars: medians; whiskers: min–max over the repetitions "
-            "(for ratios: of the per-repetition ratios).",
+            f"{same_or_each(summary, 'runtime_s')} s per job, {reps} repetitions with the "
+            "targets back to back. Ratio bars: the median of the per-repetition ratios, "
+            "whiskers their min–max; CPU bars: medians, whiskers min–max.",
             "Backings: " + "; ".join(f"{b}, {BACKING_TEXT.get(b, b)}" for b, _ in backings)
             + f"; I/O scheduler {same_or_each(summary, 'scheduler')}.",
         ]
@@ -496,8 +549,10 @@ def svg(summary: dict) -> str:
             for key, color in RATIO_BARS:
                 v = m.get("ratios", {}).get(key)
                 rng = m.get("ratio_ranges", {}).get(key)
-                pale = bool(rng) and rng[0] <= 1.0 <= rng[1]
-                tip = f"{b} {lbl} {key} {fmt_ratio(v, rng)}"
+                # Only a range wholly on one side of 1.0 makes a claim.
+                mark = m.get("ratio_verdicts", {}).get(key)
+                pale = mark not in ("above", "below")
+                tip = f"{b} {lbl} {key} {fmt_ratio(v, rng, mark, m.get('ratio_reps', {}).get(key))}"
                 row.append((v, rng, color, pale, tip))
             rows.append(row)
         y_end = bar_panel(c, pad + label_w + j * col_w, y0, plot_w, rows, top, step,
@@ -569,6 +624,17 @@ def fake_fio(path: Path, iops: float, rw: str, bs: int, stamp: int, cpu_busy=Non
         path.with_suffix(".cpu").write_text(f"{cpu_busy} 1000 100\n")
 
 
+# Per-repetition rloop/loop IOPS ratios the self-test plants on nullb: the
+# median, range and verdict must come out of the pairs, whatever the medians
+# of the targets are (loop's IOPS wander from repetition to repetition).
+PLANTED = {
+    "rr4k_qd32": ([1.30, 1.10, 1.15, 1.20, 1.25], 1.20, "above", "**>1**"),
+    "rw4k_qd32": ([0.90, 1.30, 1.00, 1.10, 1.05], 1.05, "noise", "~"),
+    "rr4k_qd1": ([0.70, 0.80, 0.75, 0.95, 0.85], 0.80, "below", "**<1**"),
+}
+REPS = 5
+
+
 def self_test() -> int:
     import random
     rnd = random.Random(1)
@@ -585,6 +651,7 @@ def self_test() -> int:
             (run / f"vm-{backing}" / "console.log").write_text(
                 "smpboot: CPU0: AMD QEMU TCG CPU version 2.5+\n")
             for prof, _, size in PROFILES:
+                loop_iops = {}
                 for t in TARGETS:
                     # virtio lacks rloop for one profile: its ratios are n/a.
                     if backing == "virtio" and prof == "sr1m_qd8" and t == "rloop":
@@ -593,15 +660,44 @@ def self_test() -> int:
                     # The widest ratio must still fit the scale.
                     if prof == "rr4k_qd32_2j" and t == "rloop":
                         base = 2300
-                    for rep in (1, 2, 3):
+                    for rep in range(1, REPS + 1):
                         cpu = None if (backing == "nullb" and t == "loop"
                                        and prof == "rr4k_qd1") else rnd.randint(200, 900)
-                        fake_fio(bdir / f"{prof}.{t}.{rep}.json", base * rnd.uniform(0.7, 1.3),
+                        iops = base * rnd.uniform(0.7, 1.3)
+                        if t == "loop":
+                            # Far apart, so that the ratio of the medians
+                            # is not the median of the ratios.
+                            iops = base * (0.5 + 0.3 * rep)
+                            loop_iops[rep] = iops
+                        if t == "rloop" and backing == "nullb" and prof in PLANTED:
+                            iops = loop_iops[rep] * PLANTED[prof][0][rep - 1]
+                        fake_fio(bdir / f"{prof}.{t}.{rep}.json", iops,
                                  "write" if "w" in prof[:2] else "read",
                                  4096 if size == "4k" else 2**20, 1796203453 + rep, cpu)
         summary = summarise(run)
         md = markdown(summary)
         doc = svg(summary)
+    nb = summary["nullb"]["profiles"]
+    for prof, (_, median, mark, cell) in PLANTED.items():
+        m = nb[prof]
+        got = (m["ratios"]["rloop/loop"], m["ratio_verdicts"]["rloop/loop"],
+               m["ratio_reps"]["rloop/loop"])
+        if abs(got[0] - median) > 1e-3 or got[1:] != (mark, REPS):
+            bad.append(f"summary: {prof} rloop/loop {got}, want ({median}, {mark}, {REPS})")
+        lo, hi = min(PLANTED[prof][0]), max(PLANTED[prof][0])
+        if [round(x, 3) for x in m["ratio_ranges"]["rloop/loop"]] != [lo, hi]:
+            bad.append(f"summary: {prof} rloop/loop range {m['ratio_ranges']['rloop/loop']}")
+        label = next(lbl for p, lbl, _ in PROFILES if p == prof)
+        row = next((ln for ln in md.splitlines() if ln.startswith(f"| {label} | ")
+                    and ln.count("|") == 6), "")
+        if f"{median:.2f} ({lo:.2f}–{hi:.2f}) {cell} |" not in row:
+            bad.append(f"md: {prof} ratio row {row!r} lacks {cell}")
+    if abs(nb["rr4k_qd32"]["ratio_of_medians"]["rloop/loop"] - 1.20) < 0.01:
+        bad.append("self-test: the planted loop IOPS do not tell the two ratios apart")
+    # virtio's 1M read lacks rloop: its ratios are n/a, loop/raw is there.
+    r = summary["virtio"]["profiles"]["sr1m_qd8"]["ratios"]
+    if r["rloop/loop"] is not None or r["rloop/raw"] is not None or r["loop/raw"] is None:
+        bad.append(f"summary: virtio sr1m_qd8 ratios {r}: want n/a only with rloop")
     root = ET.fromstring(doc)
     ns = "{http://www.w3.org/2000/svg}"
     texts = [t.text or "" for t in root.iter(ns + "text")]
@@ -617,7 +713,8 @@ def self_test() -> int:
             bad.append(f"md: label {label!r} {md.count(f'| {label} |')} times")
     if "n/a" not in texts:
         bad.append("svg: a missing value does not say n/a")
-    for needle in ("## Environment", "6.12.117", "QEMU TCG", "fio-3.33", f"±{TCG_SPREAD} %"):
+    for needle in ("## Environment", "6.12.117", "QEMU TCG", "fio-3.33", f"±{TCG_SPREAD} %",
+                   "within noise"):
         if needle not in md:
             bad.append(f"md: no {needle!r}")
     caption = " ".join(texts)
