@@ -19,14 +19,15 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-# name, label, the I/O size: CPU per I/O is only comparable within one size.
+# name, label, the I/O size (CPU per I/O is only comparable within one
+# size), and what fio does (as guest/bench.sh runs it).
 PROFILES = [
-    ("rr4k_qd32", "4k randread QD32", "4k"),
-    ("rr4k_qd1", "4k randread QD1", "4k"),
-    ("rw4k_qd32", "4k randwrite QD32", "4k"),
-    ("sr1m_qd8", "1M read QD8", "1M"),
-    ("sw1m_qd8", "1M write QD8", "1M"),
-    ("rr4k_qd32_2j", "4k randread QD32, 2 jobs", "4k"),
+    ("rr4k_qd32", "4k randread QD32", "4k", "io_uring, O_DIRECT, random 4k reads, QD32"),
+    ("rr4k_qd1", "4k randread QD1", "4k", "the same at QD1: completions by interrupt"),
+    ("rw4k_qd32", "4k randwrite QD32", "4k", "random 4k writes, QD32, the file preconditioned"),
+    ("sr1m_qd8", "1M read QD8", "1M", "sequential 1M reads, QD8"),
+    ("sw1m_qd8", "1M write QD8", "1M", "sequential 1M writes, QD8"),
+    ("rr4k_qd32_2j", "4k randread QD32, 2 jobs", "4k", "two fio jobs at QD32 each"),
 ]
 TARGETS = ["raw", "loop", "rloop"]
 # key in "ratios", numerator, denominator, metric. A ratio is taken per
@@ -163,7 +164,7 @@ def summarise(run: Path) -> dict:
     for bdir in sorted(p for p in run.iterdir() if p.is_dir() and (p / "env.txt").exists()):
         per = {}
         all_runs = []
-        for prof, _, _ in PROFILES:
+        for prof, _, _, _ in PROFILES:
             per[prof] = {}
             by_rep = {}
             for t in TARGETS:
@@ -305,12 +306,17 @@ def markdown(summary: dict) -> str:
             "- CPU per I/O: busy time of all CPUs (/proc/stat, from fio's first to "
             "its last I/O) ÷ I/Os, so the drivers' kernel workers count",
             "",
+            "Profiles:",
+            "",
         ]
+        ran = {p for s in summary.values() for p, m in s["profiles"].items() if m}
+        out += [f"- {lbl} (`{p}`): {desc}" for p, lbl, _, desc in PROFILES if p in ran]
+        out.append("")
     for backing, s in summary.items():
         out.append(f"### {backing}\n")
         out.append("| profile | target | IOPS | MiB/s | mean lat µs | p99 µs | CPU µs/IO |")
         out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-        for prof, label, _ in PROFILES:
+        for prof, label, _, _ in PROFILES:
             for t in TARGETS:
                 m = s["profiles"].get(prof, {}).get(t)
                 if m:
@@ -325,7 +331,7 @@ def markdown(summary: dict) -> str:
                    "within noise. n/a: a target that did not run.\n")
         out.append("| profile | rloop/raw | rloop/loop | loop/raw | CPU/IO rloop/loop |")
         out.append("| --- | ---: | ---: | ---: | ---: |")
-        for prof, label, _ in PROFILES:
+        for prof, label, _, _ in PROFILES:
             p = s["profiles"].get(prof, {})
             if not p:
                 continue
@@ -457,7 +463,7 @@ def svg(summary: dict) -> str:
     backings = list(summary.items())
     profs = [p for p in PROFILES if any(s["profiles"].get(p[0]) for _, s in backings)]
     pad = 12
-    label_w = max([text_w(lbl) for _, lbl, _ in profs] + [text_w("CPU µs per I/O")]) + 14
+    label_w = max([text_w(lbl) for _, lbl, _, _ in profs] + [text_w("CPU µs per I/O")]) + 14
     # Room right of each plot for the value printed after the longest bar.
     val_w = text_w("00000", FONT - 1) + 10
     plot_w = 300
@@ -539,11 +545,11 @@ def svg(summary: dict) -> str:
     y += 22
     column_heads(y)
     y0 = y + 12
-    row_labels(y0, row_h, [lbl for _, lbl, _ in profs])
+    row_labels(y0, row_h, [lbl for _, lbl, _, _ in profs])
     y_end = y0
     for j, (b, s) in enumerate(backings):
         rows = []
-        for prof, lbl, _ in profs:
+        for prof, lbl, _, _ in profs:
             m = s["profiles"].get(prof, {})
             row = []
             for key, color in RATIO_BARS:
@@ -575,7 +581,7 @@ def svg(summary: dict) -> str:
         row_h, bar_h = 42, 12
         y += 14
         y0 = y
-        row_labels(y0, row_h, [lbl for _, lbl, _ in group])
+        row_labels(y0, row_h, [lbl for _, lbl, _, _ in group])
         y_end = y0
         for j, (b, s) in enumerate(backings):
             vals = [0.0]
@@ -585,7 +591,7 @@ def svg(summary: dict) -> str:
                     vals += (m.get("range", {}).get("cpu_us_per_io") or [])
             top, step = nice_scale(max(vals) or 1.0, 4)
             rows = []
-            for prof, lbl, _ in group:
+            for prof, lbl, _, _ in group:
                 row = []
                 for t in TARGETS:
                     m = s["profiles"].get(prof, {}).get(t) or {}
@@ -650,7 +656,7 @@ def self_test() -> int:
             (run / f"vm-{backing}").mkdir()
             (run / f"vm-{backing}" / "console.log").write_text(
                 "smpboot: CPU0: AMD QEMU TCG CPU version 2.5+\n")
-            for prof, _, size in PROFILES:
+            for prof, _, size, _ in PROFILES:
                 loop_iops = {}
                 for t in TARGETS:
                     # virtio lacks rloop for one profile: its ratios are n/a.
@@ -687,7 +693,7 @@ def self_test() -> int:
         lo, hi = min(PLANTED[prof][0]), max(PLANTED[prof][0])
         if [round(x, 3) for x in m["ratio_ranges"]["rloop/loop"]] != [lo, hi]:
             bad.append(f"summary: {prof} rloop/loop range {m['ratio_ranges']['rloop/loop']}")
-        label = next(lbl for p, lbl, _ in PROFILES if p == prof)
+        label = next(lbl for p, lbl, _, _ in PROFILES if p == prof)
         row = next((ln for ln in md.splitlines() if ln.startswith(f"| {label} | ")
                     and ln.count("|") == 6), "")
         if f"{median:.2f} ({lo:.2f}–{hi:.2f}) {cell} |" not in row:
@@ -702,7 +708,7 @@ def self_test() -> int:
     ns = "{http://www.w3.org/2000/svg}"
     texts = [t.text or "" for t in root.iter(ns + "text")]
     width, height = float(root.get("width")), float(root.get("height"))
-    for _, label, _ in PROFILES:
+    for prof, label, _, _ in PROFILES:
         # Once among the ratio rows, once among the CPU rows.
         if texts.count(label) != 2:
             bad.append(f"svg: label {label!r} {texts.count(label)} times, want 2")
@@ -711,6 +717,8 @@ def self_test() -> int:
         want = 2 * (len(TARGETS) + 1) - (label == "1M read QD8")
         if md.count(f"| {label} |") != want:
             bad.append(f"md: label {label!r} {md.count(f'| {label} |')} times")
+        if f"- {label} (`{prof}`): " not in md:
+            bad.append(f"md: {prof} not in the list of profiles")
     if "n/a" not in texts:
         bad.append("svg: a missing value does not say n/a")
     for needle in ("## Environment", "6.12.117", "QEMU TCG", "fio-3.33", f"±{TCG_SPREAD} %",
