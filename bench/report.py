@@ -28,6 +28,10 @@ PROFILES = [
     ("sr1m_qd8", "1M read QD8", "1M", "sequential 1M reads, QD8"),
     ("sw1m_qd8", "1M write QD8", "1M", "sequential 1M writes, QD8"),
     ("rr4k_qd32_2j", "4k randread QD32, 2 jobs", "4k", "two fio jobs at QD32 each"),
+    ("rr4k_qd1_hipri", "4k randread QD1, polled", "4k",
+     "io_uring IOPOLL (--hipri), QD1, on the targets whose device can poll "
+     "(null_blk has 2 poll queues); 6.12 fails polled I/O on the others "
+     "(loop, virtio-blk without poll queues) with EOPNOTSUPP: n/a there"),
 ]
 TARGETS = ["raw", "loop", "rloop"]
 # key in "ratios", numerator, denominator, metric. A ratio is taken per
@@ -134,6 +138,8 @@ def environment(run: Path, bdir: Path, runs: list) -> dict:
     first = lambda key: next((r[key] for r in runs if r[key]), None)  # noqa: E731
     return {
         "kernel": env.get("kernel"),
+        # Which targets' devices can poll (queue/io_poll), e.g. "raw=1 loop=0".
+        "io_poll": env.get("io_poll"),
         "cpus": env.get("cpus"),
         "device": env.get("backing", "").split(" ")[-1] or None,
         "scheduler": sched.group(1) if sched else None,
@@ -144,6 +150,9 @@ def environment(run: Path, bdir: Path, runs: list) -> dict:
         "start": (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(min(stamps)))
                   if stamps else None),
         "reps": len({r["rep"] for r in runs}),
+        # The profiles the run was asked for, which ran or not (a polled
+        # profile where no target can poll).
+        "profiles": env.get("profiles", "").split(),
     }
 
 
@@ -196,6 +205,19 @@ def summarise(run: Path) -> dict:
             m["ratio_reps"] = n
             m["ratio_verdicts"] = verdicts
             m["ratio_of_medians"] = of_medians
+        # QD1 randread polled against by interrupt, per target and paired
+        # by repetition like the ratios between targets.
+        polled = {}
+        for t in TARGETS:
+            pairs = {}
+            for prof in ("rr4k_qd1_hipri", "rr4k_qd1"):
+                pairs[prof] = {p.stem.rsplit(".", 1)[-1]: one_run(p)
+                               for p in bdir.glob(f"{prof}.{t}.*.json")}
+            paired = paired_ratios(pairs, "rr4k_qd1_hipri", "rr4k_qd1", "iops")
+            if paired:
+                med, rng = median_range(paired)
+                polled[t] = {"ratio": med, "range": rng, "reps": len(paired),
+                             "verdict": verdict(paired)}
         # Scaling from 1 to 2 jobs at QD32, per target.
         scaling = {}
         for t in TARGETS:
@@ -211,7 +233,8 @@ def summarise(run: Path) -> dict:
         meta["iops_spread_pct"] = [100 * min(dev), 100 * max(dev)] if dev else None
         summary[bdir.name] = {"env": (bdir / "env.txt").read_text().splitlines(),
                               "meta": meta,
-                              "profiles": per, "two_job_scaling": scaling}
+                              "profiles": per, "two_job_scaling": scaling,
+                              "polled_vs_interrupt": polled}
     return summary
 
 
@@ -256,6 +279,18 @@ def backing_text(backing: str, s: dict) -> str:
     return f"{backing}: {what}" + (f", scheduler {sched}" if sched else "")
 
 
+def io_poll_text(summary: dict) -> str:
+    """Which targets can take polled I/O, per backing."""
+    parts = []
+    for b, s in summary.items():
+        v = s["meta"].get("io_poll")
+        if v:
+            kv = dict(x.partition("=")[::2] for x in v.split())
+            parts.append(f"{b}: " + ", ".join(
+                f"{t} {'yes' if kv.get(t) == '1' else 'no'}" for t in TARGETS if t in kv))
+    return "; ".join(parts) if parts else "not recorded"
+
+
 MARK = {"above": "**>1**", "below": "**<1**", "noise": "~", None: ""}
 
 
@@ -297,6 +332,7 @@ def markdown(summary: dict) -> str:
                "difference only where the whole min–max range is on one side of 1.0"
                if under_tcg(summary) else ""),
             "- backings: " + "; ".join(backing_text(b, s) for b, s in summary.items()),
+            f"- polled I/O (queue/io_poll) by target: {io_poll_text(summary)}",
             f"- repetitions: {same_or_each(summary, 'reps')}, the targets back to back "
             f"in each, {same_or_each(summary, 'runtime_s')} s per job; per target the "
             "median (min–max) over the repetitions; ratios are taken per repetition, "
@@ -333,7 +369,7 @@ def markdown(summary: dict) -> str:
         out.append("| --- | ---: | ---: | ---: | ---: |")
         for prof, label, _, _ in PROFILES:
             p = s["profiles"].get(prof, {})
-            if not p:
+            if not p and prof not in s["meta"].get("profiles", []):
                 continue
             # A missing value (a target that did not run, no CPU figures)
             # says n/a in its own cell: the row and its label stay.
@@ -342,6 +378,12 @@ def markdown(summary: dict) -> str:
             out.append(f"| {label} | " + " | ".join(
                 fmt_ratio(r.get(key), rr.get(key), mk.get(key), n.get(key))
                 for key, _, _, _ in RATIOS) + " |")
+        pv = s.get("polled_vs_interrupt")
+        if pv:
+            out.append("")
+            out.append("4k randread QD1, polled/by interrupt IOPS, per repetition: " + ", ".join(
+                f"{t} {fmt_ratio(v['ratio'], v['range'], v['verdict'], v['reps'])}"
+                for t, v in pv.items()))
         sc = s["two_job_scaling"]
         if sc:
             out.append("")
@@ -652,7 +694,9 @@ def self_test() -> int:
             bdir.mkdir()
             (bdir / "env.txt").write_text(
                 f"kernel 6.12.117\ncpus 2\nbacking {backing} /dev/x\n"
-                "backing_scheduler [none] mq-deadline\n")
+                "backing_scheduler [none] mq-deadline\n"
+                f"io_poll raw={int(backing == 'nullb')} loop=0 rloop=0\n"
+                "profiles " + " ".join(p for p, _, _, _ in PROFILES) + "\n")
             (run / f"vm-{backing}").mkdir()
             (run / f"vm-{backing}" / "console.log").write_text(
                 "smpboot: CPU0: AMD QEMU TCG CPU version 2.5+\n")
@@ -661,6 +705,9 @@ def self_test() -> int:
                 for t in TARGETS:
                     # virtio lacks rloop for one profile: its ratios are n/a.
                     if backing == "virtio" and prof == "sr1m_qd8" and t == "rloop":
+                        continue
+                    # Polled I/O: only the raw file on null_blk can.
+                    if prof == "rr4k_qd1_hipri" and (backing == "virtio" or t != "raw"):
                         continue
                     base = {"raw": 1000, "loop": 800, "rloop": 1000}[t]
                     # The widest ratio must still fit the scale.
@@ -714,7 +761,9 @@ def self_test() -> int:
             bad.append(f"svg: label {label!r} {texts.count(label)} times, want 2")
         # In each backing a row per target that ran and a ratio row, whatever
         # is missing (virtio's 1M read lacks rloop).
-        want = 2 * (len(TARGETS) + 1) - (label == "1M read QD8")
+        # No target polls on virtio: the ratio row stays, n/a.
+        want = {"1M read QD8": 7, "4k randread QD1, polled": 3}.get(
+            label, 2 * (len(TARGETS) + 1))
         if md.count(f"| {label} |") != want:
             bad.append(f"md: label {label!r} {md.count(f'| {label} |')} times")
         if f"- {label} (`{prof}`): " not in md:
@@ -722,7 +771,8 @@ def self_test() -> int:
     if "n/a" not in texts:
         bad.append("svg: a missing value does not say n/a")
     for needle in ("## Environment", "6.12.117", "QEMU TCG", "fio-3.33", f"±{TCG_SPREAD} %",
-                   "within noise"):
+                   "within noise", "by target: nullb: raw yes, loop no, rloop no; virtio: raw no,",
+                   "4k randread QD1, polled/by interrupt IOPS, per repetition: raw "):
         if needle not in md:
             bad.append(f"md: no {needle!r}")
     caption = " ".join(texts)
