@@ -32,6 +32,9 @@ PROFILES = [
      "io_uring IOPOLL (--hipri), QD1, on the targets whose device can poll "
      "(null_blk has 2 poll queues); 6.12 fails polled I/O on the others "
      "(loop, virtio-blk without poll queues) with EOPNOTSUPP: n/a there"),
+    ("rw4k_sparse_qd32", "4k randwrite QD32, sparse", "4k",
+     "random 4k writes, QD32, on a sparse file made afresh per target and "
+     "repetition: the writes allocate"),
 ]
 TARGETS = ["raw", "loop", "rloop"]
 # key in "ratios", numerator, denominator, metric. A ratio is taken per

@@ -1,10 +1,30 @@
 #!/bin/bash
-# The benchmark, in the guest: one backing (virtio or nullb), three targets on
-# the same preconditioned file (the raw file with O_DIRECT, the in-tree loop
-# with --direct-io=on, rloop), fio profiles, targets back to back within a
-# repetition, REPS repetitions. Writes fio's JSON and /proc/stat deltas to
-# $RLOOP_OUT/bench/<backing>/. Usage: guest/bench.sh virtio|nullb
+# The benchmark, in the guest: one backing (virtio or nullb), fio profiles
+# against the raw file with O_DIRECT, the in-tree loop with --direct-io=on and
+# rloop, targets back to back within a repetition, REPS repetitions. Writes
+# fio's JSON, CPU counts and env.txt to $RLOOP_OUT/bench/<backing>/.
+# Usage: guest/bench.sh virtio|nullb
 set -euo pipefail
+
+# name, kind, fio arguments. Kinds:
+#   file    the three targets on the one preconditioned file (io_uring, O_DIRECT)
+#   sparse  each target on a sparse file of the same size, made afresh for
+#           each target and repetition: the writes allocate its blocks
+profiles=(
+	"rr4k_qd32 file --rw=randread --bs=4k --iodepth=32"
+	"rr4k_qd1 file --rw=randread --bs=4k --iodepth=1"
+	"rw4k_qd32 file --rw=randwrite --bs=4k --iodepth=32"
+	"sr1m_qd8 file --rw=read --bs=1M --iodepth=8"
+	"sw1m_qd8 file --rw=write --bs=1M --iodepth=8"
+	"rr4k_qd32_2j file --rw=randread --bs=4k --iodepth=32 --numjobs=2"
+	# io_uring IOPOLL, where the target's device can poll (null_blk with
+	# its poll queues; rloop if it says so). 6.12 fails a polled read on a
+	# device without poll support (queue/io_poll 0: loop, virtio-blk
+	# without poll queues) with EOPNOTSUPP instead of completing it by
+	# interrupt, so such a target is left out of this profile (n/a).
+	"rr4k_qd1_hipri file --rw=randread --bs=4k --iodepth=1 --hipri"
+	"rw4k_sparse_qd32 sparse --rw=randwrite --bs=4k --iodepth=32"
+)
 backing=$1
 : "${RLOOP_BENCH_RUNTIME:=5}" "${RLOOP_BENCH_REPS:=3}" "${RLOOP_BENCH_FILE_MB:=512}"
 top=$RLOOP_TOP
@@ -13,6 +33,16 @@ rloopctl=$top/tools/target/release/rloopctl
 out=$RLOOP_OUT/bench/$backing
 mkdir -p "$out"
 log() { echo "bench[$backing]: $*"; }
+die() { echo "bench[$backing]: $*" >&2; exit 1; }
+
+# RLOOP_BENCH_PROFILES (names, space-separated) runs only those.
+if [ -n "${RLOOP_BENCH_PROFILES:-}" ]; then
+	chosen=()
+	for p in "${profiles[@]}"; do
+		[[ " $RLOOP_BENCH_PROFILES " != *" ${p%% *} "* ]] || chosen+=("$p")
+	done
+	profiles=("${chosen[@]}")
+fi
 
 case "$backing" in
 virtio)
@@ -28,7 +58,8 @@ nullb)
 	modprobe null_blk nr_devices=0 poll_queues=2
 	nb=/sys/kernel/config/nullb/nullb0
 	mkdir "$nb"
-	echo $((RLOOP_BENCH_FILE_MB + 256)) >"$nb/size"
+	# Room for the file and a sparse file filled up.
+	echo $((2 * RLOOP_BENCH_FILE_MB + 256)) >"$nb/size"
 	echo 1 >"$nb/memory_backed"
 	echo 512 >"$nb/blocksize"
 	echo 0 >"$nb/irqmode"
@@ -48,14 +79,33 @@ mkfs.xfs -f -q "$dev"
 mkdir -p /run/bench /run/bench-fio
 mount "$dev" /run/bench
 file=/run/bench/backing
+sparse=/run/bench/sparse
 log "preconditioning a ${RLOOP_BENCH_FILE_MB}M file on $dev"
 dd if=/dev/zero of="$file" bs=1M count="$RLOOP_BENCH_FILE_MB" oflag=direct conv=fsync status=none
 
 modprobe loop
-loopdev=$(losetup --direct-io=on -f --show "$file")
-[ "$(cat "/sys/block/${loopdev#/dev/}/loop/dio")" = 1 ] || { echo "loop is not in direct-I/O mode" >&2; exit 1; }
 insmod "$mod"
-rdev=$("$rloopctl" create "$file")
+
+# The attach helpers leave the device's name in $attached.
+loop_attach() { # FILE
+	attached=$(losetup --direct-io=on -f --show "$1")
+	[ "$(cat "/sys/block/${attached#/dev/}/loop/dio")" = 1 ] ||
+		die "loop is not in direct-I/O mode on $1"
+}
+rloop_attach() { # FILE
+	attached=$("$rloopctl" create "$1")
+}
+detach() { # TARGET DEVICE
+	case "$1" in
+	loop) losetup -d "$2" ;;
+	rloop) "$rloopctl" detach "$2" ;;
+	esac
+}
+
+loop_attach "$file"
+loopdev=$attached
+rloop_attach "$file"
+rdev=$attached
 declare -A target=([raw]=$file [loop]=$loopdev [rloop]=$rdev)
 # Whether a target's device can poll: for the raw file, the backing device.
 io_poll() { # TARGET
@@ -73,31 +123,9 @@ log "targets: raw=$file loop=$loopdev rloop=$rdev"
 	[ "$backing" != nullb ] || echo "backing_poll_queues $(cat "$nb/poll_queues")"
 	echo "loop_logical_block_size $(cat "/sys/block/${loopdev#/dev/}/queue/logical_block_size")"
 	echo "rloop_logical_block_size $(cat "/sys/block/${rdev#/dev/}/queue/logical_block_size")"
+	echo "profiles $(for p in "${profiles[@]}"; do printf '%s ' "${p%% *}"; done)"
 } >"$out/env.txt"
 
-profiles=(
-	"rr4k_qd32 --rw=randread --bs=4k --iodepth=32"
-	"rr4k_qd1 --rw=randread --bs=4k --iodepth=1"
-	"rw4k_qd32 --rw=randwrite --bs=4k --iodepth=32"
-	"sr1m_qd8 --rw=read --bs=1M --iodepth=8"
-	"sw1m_qd8 --rw=write --bs=1M --iodepth=8"
-	"rr4k_qd32_2j --rw=randread --bs=4k --iodepth=32 --numjobs=2"
-	# io_uring IOPOLL, where the target's device can poll (null_blk with
-	# its poll queues; rloop if it says so). 6.12 fails a polled read on a
-	# device without poll support (queue/io_poll 0: loop, virtio-blk
-	# without poll queues) with EOPNOTSUPP instead of completing it by
-	# interrupt, so such a target is left out of this profile (n/a).
-	"rr4k_qd1_hipri --rw=randread --bs=4k --iodepth=1 --hipri"
-)
-# RLOOP_BENCH_PROFILES (names, space-separated) runs only those.
-if [ -n "${RLOOP_BENCH_PROFILES:-}" ]; then
-	chosen=()
-	for p in "${profiles[@]}"; do
-		[[ " $RLOOP_BENCH_PROFILES " != *" ${p%% *} "* ]] || chosen+=("$p")
-	done
-	profiles=("${chosen[@]}")
-fi
-echo "profiles $(for p in "${profiles[@]}"; do printf '%s ' "${p%% *}"; done)" >>"$out/env.txt"
 # cpu_jiffies FILE: busy and total jiffies of all CPUs (loop's and rloop's
 # workers are kernel threads that fio's own CPU figures never see) from the
 # "cpu" line of /proc/stat or a copy of it, into $busy and $total. Builtins
@@ -145,15 +173,35 @@ direct=(--ioengine=io_uring --direct=1)
 whole=(--size="${RLOOP_BENCH_FILE_MB}M")
 for rep in $(seq "$RLOOP_BENCH_REPS"); do
 	for p in "${profiles[@]}"; do
-		read -r name args <<<"$p"
+		read -r name kind args <<<"$p"
 		read -r -a args <<<"$args"
-		for t in raw loop rloop; do
-			if [[ " ${args[*]} " == *" --hipri "* ]] && [ "$(io_poll "$t")" != 1 ]; then
-				log "rep $rep $name $t: n/a, ${target[$t]} cannot poll"
-				continue
-			fi
-			run_fio "$name" "$t" "$rep" "${target[$t]}" "${direct[@]}" "${whole[@]}" "${args[@]}"
-		done
+		case "$kind" in
+		file)
+			for t in raw loop rloop; do
+				if [[ " ${args[*]} " == *" --hipri "* ]] && [ "$(io_poll "$t")" != 1 ]; then
+					log "rep $rep $name $t: n/a, ${target[$t]} cannot poll"
+					continue
+				fi
+				run_fio "$name" "$t" "$rep" "${target[$t]}" "${direct[@]}" "${whole[@]}" "${args[@]}"
+			done
+			;;
+		sparse)
+			for t in raw loop rloop; do
+				rm -f "$sparse"
+				truncate -s "${RLOOP_BENCH_FILE_MB}M" "$sparse"
+				d=$sparse
+				if [ "$t" != raw ]; then
+					"${t}_attach" "$sparse"
+					d=$attached
+					udevadm settle
+				fi
+				run_fio "$name" "$t" "$rep" "$d" "${direct[@]}" "${whole[@]}" "${args[@]}"
+				[ "$t" = raw ] || detach "$t" "$d"
+				rm -f "$sparse"
+			done
+			;;
+		*) die "profile $name: unknown kind $kind" ;;
+		esac
 	done
 done
 

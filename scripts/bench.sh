@@ -14,6 +14,8 @@ top=$(dirname "$here")
 cd "$top"
 say() { printf '==> bench: %s\n' "$*" >&2; }
 
+file_mb=${RLOOP_BENCH_FILE_MB:-512}
+
 "$here/setup.sh" >&2
 kdir=$("$here/kernel.sh" bench)
 run=$top/out/bench/$(date +%Y%m%d-%H%M%S)
@@ -32,10 +34,11 @@ cargo build --release --quiet --manifest-path tools/Cargo.toml
 for backing in ${RLOOP_BENCH_BACKINGS:-virtio nullb}; do
 	say "backing $backing: one VM boot"
 	disks=()
-	[ "$backing" = virtio ] && disks=(--disk 2G)
+	# The file and a sparse file filled up, with room.
+	[ "$backing" = virtio ] && disks=(--disk "$((2 * file_mb + 1024))M")
 	RLOOP_BENCH=1 RLOOP_BENCH_MODULE=$mod/rloop.ko RLOOP_BENCH_RUNTIME=${RLOOP_BENCH_RUNTIME:-5} \
 		RLOOP_BENCH_REPS=${RLOOP_BENCH_REPS:-3} \
-		"$here/vm.sh" --kernel "$kdir" --mem 3072 --quiet --no-kmemleak --timeout 3600 \
+		"$here/vm.sh" --kernel "$kdir" --mem 4096 --quiet --no-kmemleak --timeout 3600 \
 		--out "$run/vm-$backing" "${disks[@]}" -- guest/bench.sh "$backing"
 	cp -r "$run/vm-$backing/out/bench/$backing" "$run/"
 done
