@@ -35,8 +35,20 @@ PROFILES = [
     ("rw4k_sparse_qd32", "4k randwrite QD32, sparse", "4k",
      "random 4k writes, QD32, on a sparse file made afresh per target and "
      "repetition: the writes allocate"),
+    ("rr4k_qd32_md", "4k randread QD32, md raid0", "4k",
+     "md raid0 (64K chunks) over two loop or two rloop devices on two "
+     "preconditioned files, random 4k reads, QD32; no raw target"),
 ]
 TARGETS = ["raw", "loop", "rloop"]
+# Profiles that stack something on a block device: the raw file has no place.
+NO_RAW = {"rr4k_qd32_md"}
+
+
+def no_raw_text() -> str:
+    names = [p for p, _, _, _ in PROFILES if p in NO_RAW]
+    return " and ".join(names) + (" has" if len(names) == 1 else " have") + " no raw target"
+
+
 # key in "ratios", numerator, denominator, metric. A ratio is taken per
 # repetition (the targets of one repetition run back to back, so pairing them
 # cancels what drifts between repetitions); reported are the median and the
@@ -367,7 +379,7 @@ def markdown(summary: dict) -> str:
         out.append("")
         out.append("Ratios per repetition: median (min–max). **>1** / **<1**: every "
                    "repetition's ratio is above / below 1; ~: the range reaches across 1, "
-                   "within noise. n/a: a target that did not run.\n")
+                   f"within noise. n/a: a target that did not run ({no_raw_text()}).\n")
         out.append("| profile | rloop/raw | rloop/loop | loop/raw | CPU/IO rloop/loop |")
         out.append("| --- | ---: | ---: | ---: | ---: |")
         for prof, label, _, _ in PROFILES:
@@ -537,7 +549,8 @@ def svg(summary: dict) -> str:
             "targets back to back. Ratio bars: the median of the per-repetition ratios, "
             "whiskers their min–max; CPU bars: medians, whiskers min–max.",
             "Backings: " + "; ".join(f"{b}, {BACKING_TEXT.get(b, b)}" for b, _ in backings)
-            + f"; I/O scheduler {same_or_each(summary, 'scheduler')}.",
+            + f"; I/O scheduler {same_or_each(summary, 'scheduler')}. "
+            f"{no_raw_text()} (n/a).",
         ]
         if under_tcg(summary):
             caption.append(
@@ -681,7 +694,7 @@ def fake_fio(path: Path, iops: float, rw: str, bs: int, stamp: int, cpu_busy=Non
 PLANTED = {
     "rr4k_qd32": ([1.30, 1.10, 1.15, 1.20, 1.25], 1.20, "above", "**>1**"),
     "rw4k_qd32": ([0.90, 1.30, 1.00, 1.10, 1.05], 1.05, "noise", "~"),
-    "rr4k_qd1": ([0.70, 0.80, 0.75, 0.95, 0.85], 0.80, "below", "**<1**"),
+    "rr4k_qd32_md": ([0.70, 0.80, 0.75, 0.95, 0.85], 0.80, "below", "**<1**"),
 }
 REPS = 5
 
@@ -708,6 +721,8 @@ def self_test() -> int:
                 for t in TARGETS:
                     # virtio lacks rloop for one profile: its ratios are n/a.
                     if backing == "virtio" and prof == "sr1m_qd8" and t == "rloop":
+                        continue
+                    if t == "raw" and prof in NO_RAW:
                         continue
                     # Polled I/O: only the raw file on null_blk can.
                     if prof == "rr4k_qd1_hipri" and (backing == "virtio" or t != "raw"):
@@ -754,6 +769,18 @@ def self_test() -> int:
     r = summary["virtio"]["profiles"]["sr1m_qd8"]["ratios"]
     if r["rloop/loop"] is not None or r["rloop/raw"] is not None or r["loop/raw"] is None:
         bad.append(f"summary: virtio sr1m_qd8 ratios {r}: want n/a only with rloop")
+    for prof in NO_RAW:
+        for b in ("nullb", "virtio"):
+            m = summary[b]["profiles"][prof]
+            if (m["ratios"]["rloop/raw"], m["ratios"]["loop/raw"]) != (None, None) \
+                    or m["ratios"]["rloop/loop"] is None or "raw" in m:
+                bad.append(f"summary: {b} {prof}: want raw n/a, rloop/loop there")
+        label = next(lbl for p, lbl, _, _ in PROFILES if p == prof)
+        row = next(ln for ln in md.splitlines() if ln.startswith(f"| {label} | ")
+                   and ln.count("|") == 6)
+        cells = [c.strip() for c in row.split("|")[2:-1]]
+        if cells[0] != "n/a" or cells[2] != "n/a" or cells[1] == "n/a":
+            bad.append(f"md: {prof} ratio row {row!r}: want n/a against raw only")
     root = ET.fromstring(doc)
     ns = "{http://www.w3.org/2000/svg}"
     texts = [t.text or "" for t in root.iter(ns + "text")]
@@ -766,7 +793,7 @@ def self_test() -> int:
         # is missing (virtio's 1M read lacks rloop).
         # No target polls on virtio: the ratio row stays, n/a.
         want = {"1M read QD8": 7, "4k randread QD1, polled": 3}.get(
-            label, 2 * (len(TARGETS) + 1))
+            label, 2 * (len(TARGETS) + 1) - 2 * (prof in NO_RAW))
         if md.count(f"| {label} |") != want:
             bad.append(f"md: label {label!r} {md.count(f'| {label} |')} times")
         if f"- {label} (`{prof}`): " not in md:

@@ -10,6 +10,8 @@ set -euo pipefail
 #   file    the three targets on the one preconditioned file (io_uring, O_DIRECT)
 #   sparse  each target on a sparse file of the same size, made afresh for
 #           each target and repetition: the writes allocate its blocks
+#   md      md raid0 (64K chunks) over two loop devices, then over two rloop
+#           devices, on the same two preconditioned files; no raw target
 profiles=(
 	"rr4k_qd32 file --rw=randread --bs=4k --iodepth=32"
 	"rr4k_qd1 file --rw=randread --bs=4k --iodepth=1"
@@ -24,6 +26,7 @@ profiles=(
 	# interrupt, so such a target is left out of this profile (n/a).
 	"rr4k_qd1_hipri file --rw=randread --bs=4k --iodepth=1 --hipri"
 	"rw4k_sparse_qd32 sparse --rw=randwrite --bs=4k --iodepth=32"
+	"rr4k_qd32_md md --rw=randread --bs=4k --iodepth=32"
 )
 backing=$1
 : "${RLOOP_BENCH_RUNTIME:=5}" "${RLOOP_BENCH_REPS:=3}" "${RLOOP_BENCH_FILE_MB:=512}"
@@ -43,6 +46,11 @@ if [ -n "${RLOOP_BENCH_PROFILES:-}" ]; then
 	done
 	profiles=("${chosen[@]}")
 fi
+kinds=" "
+for p in "${profiles[@]}"; do
+	read -r _ kind _ <<<"$p"
+	kinds+="$kind "
+done
 
 case "$backing" in
 virtio)
@@ -58,8 +66,8 @@ nullb)
 	modprobe null_blk nr_devices=0 poll_queues=2
 	nb=/sys/kernel/config/nullb/nullb0
 	mkdir "$nb"
-	# Room for the file and a sparse file filled up.
-	echo $((2 * RLOOP_BENCH_FILE_MB + 256)) >"$nb/size"
+	# Room for the file, the md members and a sparse file filled up.
+	echo $((3 * RLOOP_BENCH_FILE_MB + 256)) >"$nb/size"
 	echo 1 >"$nb/memory_backed"
 	echo 512 >"$nb/blocksize"
 	echo 0 >"$nb/irqmode"
@@ -80,8 +88,18 @@ mkdir -p /run/bench /run/bench-fio
 mount "$dev" /run/bench
 file=/run/bench/backing
 sparse=/run/bench/sparse
+precondition() { # FILE MB
+	dd if=/dev/zero of="$1" bs=1M count="$2" oflag=direct conv=fsync status=none
+}
 log "preconditioning a ${RLOOP_BENCH_FILE_MB}M file on $dev"
-dd if=/dev/zero of="$file" bs=1M count="$RLOOP_BENCH_FILE_MB" oflag=direct conv=fsync status=none
+precondition "$file" "$RLOOP_BENCH_FILE_MB"
+# md raid0's members: two files of half the size, so that the array is as
+# large as the file the other profiles use.
+md_files=(/run/bench/md0 /run/bench/md1)
+if [[ $kinds == *" md "* ]]; then
+	log "preconditioning two $((RLOOP_BENCH_FILE_MB / 2))M files for md raid0"
+	for f in "${md_files[@]}"; do precondition "$f" $((RLOOP_BENCH_FILE_MB / 2)); done
+fi
 
 modprobe loop
 insmod "$mod"
@@ -171,6 +189,7 @@ run_fio() {
 
 direct=(--ioengine=io_uring --direct=1)
 whole=(--size="${RLOOP_BENCH_FILE_MB}M")
+md=/dev/md127
 for rep in $(seq "$RLOOP_BENCH_REPS"); do
 	for p in "${profiles[@]}"; do
 		read -r name kind args <<<"$p"
@@ -198,6 +217,24 @@ for rep in $(seq "$RLOOP_BENCH_REPS"); do
 				run_fio "$name" "$t" "$rep" "$d" "${direct[@]}" "${whole[@]}" "${args[@]}"
 				[ "$t" = raw ] || detach "$t" "$d"
 				rm -f "$sparse"
+			done
+			;;
+		md)
+			for t in loop rloop; do
+				members=()
+				for f in "${md_files[@]}"; do
+					"${t}_attach" "$f"
+					members+=("$attached")
+				done
+				mdadm --create "$md" --run --quiet --level=0 --chunk=64 --raid-devices=2 \
+					--metadata=1.2 "${members[@]}"
+				udevadm settle
+				run_fio "$name" "$t" "$rep" "$md" "${direct[@]}" "${args[@]}"
+				mdadm --stop --quiet "$md"
+				# No superblock left for udev to assemble the members by
+				# when they are attached again.
+				mdadm --zero-superblock "${members[@]}"
+				for m in "${members[@]}"; do detach "$t" "$m"; done
 			done
 			;;
 		*) die "profile $name: unknown kind $kind" ;;

@@ -34,8 +34,8 @@ cargo build --release --quiet --manifest-path tools/Cargo.toml
 for backing in ${RLOOP_BENCH_BACKINGS:-virtio nullb}; do
 	say "backing $backing: one VM boot"
 	disks=()
-	# The file and a sparse file filled up, with room.
-	[ "$backing" = virtio ] && disks=(--disk "$((2 * file_mb + 1024))M")
+	# The file, the md members and a sparse file filled up, with room.
+	[ "$backing" = virtio ] && disks=(--disk "$((3 * file_mb + 1024))M")
 	RLOOP_BENCH=1 RLOOP_BENCH_MODULE=$mod/rloop.ko RLOOP_BENCH_RUNTIME=${RLOOP_BENCH_RUNTIME:-5} \
 		RLOOP_BENCH_REPS=${RLOOP_BENCH_REPS:-3} \
 		"$here/vm.sh" --kernel "$kdir" --mem 4096 --quiet --no-kmemleak --timeout 3600 \
