@@ -19,8 +19,9 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-# name, label, the I/O size (CPU per I/O is only comparable within one
-# size), and what fio does (as guest/bench.sh runs it).
+# name, label, the I/O size (CPU per I/O is only comparable within one size,
+# and an I/O that ext4 and its fsyncs carry is not a raw 4k one), and what
+# fio does (as guest/bench.sh runs it).
 PROFILES = [
     ("rr4k_qd32", "4k randread QD32", "4k", "io_uring, O_DIRECT, random 4k reads, QD32"),
     ("rr4k_qd1", "4k randread QD1", "4k", "the same at QD1: completions by interrupt"),
@@ -38,10 +39,14 @@ PROFILES = [
     ("rr4k_qd32_md", "4k randread QD32, md raid0", "4k",
      "md raid0 (64K chunks) over two loop or two rloop devices on two "
      "preconditioned files, random 4k reads, QD32; no raw target"),
+    ("ext4_fsync", "ext4 4k randwrite, fsync/8", "4k on ext4",
+     "ext4 on the loop or the rloop device, fio psync (QD1, buffered) random 4k "
+     "writes to a 256M file in it, fsync every 8 writes; I/Os are fio's writes; "
+     "no raw target"),
 ]
 TARGETS = ["raw", "loop", "rloop"]
 # Profiles that stack something on a block device: the raw file has no place.
-NO_RAW = {"rr4k_qd32_md"}
+NO_RAW = {"rr4k_qd32_md", "ext4_fsync"}
 
 
 def no_raw_text() -> str:
@@ -106,10 +111,12 @@ def one_run(json_path: Path) -> dict:
         "cpu_us_per_io": cpu,
         "runtime_s": runtime_s,
         "rep": json_path.stem.rsplit(".", 1)[-1],
+        "profile": json_path.stem.split(".", 1)[0],
         "timestamp": doc.get("timestamp"),
         "fio": doc.get("fio version"),
         "runtime": opts.get("runtime"),
         "ioengine": opts.get("ioengine"),
+        "direct": opts.get("direct"),
     }
 
 
@@ -246,6 +253,12 @@ def summarise(run: Path) -> dict:
         dev = [v / m["iops"] - 1 for p in per.values() for m in p.values()
                if "range" in m and m["iops"] for v in m["range"]["iops"]]
         meta["iops_spread_pct"] = [100 * min(dev), 100 * max(dev)] if dev else None
+        meta["engines"] = {}
+        for prof, _, _, _ in PROFILES:
+            r = next((r for r in all_runs if r["profile"] == prof), None)
+            if r:
+                meta["engines"][prof] = (f"{r['ioengine']}, "
+                                         + ("O_DIRECT" if r["direct"] == "1" else "buffered"))
         summary[bdir.name] = {"env": (bdir / "env.txt").read_text().splitlines(),
                               "meta": meta,
                               "profiles": per, "two_job_scaling": scaling,
@@ -306,6 +319,19 @@ def io_poll_text(summary: dict) -> str:
     return "; ".join(parts) if parts else "not recorded"
 
 
+def engine_text(summary: dict) -> str:
+    """fio's engine: the common one, and the profiles that differ."""
+    engines = {}
+    for s in summary.values():
+        engines.update(s["meta"].get("engines", {}))
+    if not engines:
+        return same_or_each(summary, "ioengine")
+    common = statistics.mode(engines.values())
+    label = {p: lbl for p, lbl, _, _ in PROFILES}
+    others = [f"{label.get(p, p)}: {e}" for p, e in engines.items() if e != common]
+    return common + (" (" + "; ".join(others) + ")" if others else "")
+
+
 MARK = {"above": "**>1**", "below": "**<1**", "noise": "~", None: ""}
 
 
@@ -352,8 +378,7 @@ def markdown(summary: dict) -> str:
             f"in each, {same_or_each(summary, 'runtime_s')} s per job; per target the "
             "median (min–max) over the repetitions; ratios are taken per repetition, "
             "shown as their median (min–max)",
-            f"- fio: {same_or_each(summary, 'fio')}, {same_or_each(summary, 'ioengine')}, "
-            "O_DIRECT",
+            f"- fio: {same_or_each(summary, 'fio')}, {engine_text(summary)}",
             "- CPU per I/O: busy time of all CPUs (/proc/stat, from fio's first to "
             "its last I/O) ÷ I/Os, so the drivers' kernel workers count",
             "",
@@ -544,7 +569,7 @@ def svg(summary: dict) -> str:
         caption = [
             f"Run {run_start(summary)}, kernel {same_or_each(summary, 'kernel')}, "
             f"{accel_text(summary)}, {same_or_each(summary, 'cpus')} vCPUs, "
-            f"{same_or_each(summary, 'fio')} {same_or_each(summary, 'ioengine')} O_DIRECT, "
+            f"{same_or_each(summary, 'fio')} {engine_text(summary)}, "
             f"{same_or_each(summary, 'runtime_s')} s per job, {reps} repetitions with the "
             "targets back to back. Ratio bars: the median of the per-repetition ratios, "
             "whiskers their min–max; CPU bars: medians, whiskers min–max.",
@@ -660,7 +685,7 @@ def svg(summary: dict) -> str:
                 rows.append(row)
             y_end = bar_panel(c, pad + label_w + j * col_w, y0, plot_w, rows, top, step,
                               len(TARGETS), row_h, bar_h, fmt_cpu,
-                              axis_title=f"CPU µs per {size} I/O ({b})")
+                              axis_title=f"CPU µs per I/O, {size} ({b})")
         y = y_end
     height = y + pad
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" '
@@ -672,14 +697,15 @@ def svg(summary: dict) -> str:
 
 # --- self-test ---------------------------------------------------------------
 
-def fake_fio(path: Path, iops: float, rw: str, bs: int, stamp: int, cpu_busy=None):
+def fake_fio(path: Path, iops: float, rw: str, bs: int, stamp: int, cpu_busy=None,
+             engine="io_uring", direct="1"):
     ios = int(iops * 5)
     part = lambda n: {"total_ios": n, "bw_bytes": n * bs / 5, "iops": n / 5,  # noqa: E731
                       "lat_ns": {"mean": 1e9 / max(iops, 1),
                                  "percentile": {"99.000000": 3e9 / max(iops, 1)}},
                       "clat_ns": {"mean": 0}}
     doc = {"fio version": "fio-3.33", "timestamp": stamp,
-           "jobs": [{"job options": {"runtime": "5", "ioengine": "io_uring"},
+           "jobs": [{"job options": {"runtime": "5", "ioengine": engine, "direct": direct},
                      "job_runtime": 5000,
                      "read": part(ios if rw == "read" else 0),
                      "write": part(ios if rw == "write" else 0)}]}
@@ -742,9 +768,11 @@ def self_test() -> int:
                             loop_iops[rep] = iops
                         if t == "rloop" and backing == "nullb" and prof in PLANTED:
                             iops = loop_iops[rep] * PLANTED[prof][0][rep - 1]
+                        ext4 = prof == "ext4_fsync"
                         fake_fio(bdir / f"{prof}.{t}.{rep}.json", iops,
-                                 "write" if "w" in prof[:2] else "read",
-                                 4096 if size == "4k" else 2**20, 1796203453 + rep, cpu)
+                                 "write" if "w" in prof[:2] or ext4 else "read",
+                                 2**20 if size == "1M" else 4096, 1796203453 + rep, cpu,
+                                 "psync" if ext4 else "io_uring", "0" if ext4 else "1")
         summary = summarise(run)
         md = markdown(summary)
         doc = svg(summary)
@@ -802,7 +830,8 @@ def self_test() -> int:
         bad.append("svg: a missing value does not say n/a")
     for needle in ("## Environment", "6.12.117", "QEMU TCG", "fio-3.33", f"±{TCG_SPREAD} %",
                    "within noise", "by target: nullb: raw yes, loop no, rloop no; virtio: raw no,",
-                   "4k randread QD1, polled/by interrupt IOPS, per repetition: raw "):
+                   "4k randread QD1, polled/by interrupt IOPS, per repetition: raw ",
+                   "io_uring, O_DIRECT (ext4 4k randwrite, fsync/8: psync, buffered)"):
         if needle not in md:
             bad.append(f"md: no {needle!r}")
     caption = " ".join(texts)

@@ -12,6 +12,9 @@ set -euo pipefail
 #           each target and repetition: the writes allocate its blocks
 #   md      md raid0 (64K chunks) over two loop devices, then over two rloop
 #           devices, on the same two preconditioned files; no raw target
+#   ext4    ext4 made on the loop device, then on the rloop device (over the
+#           preconditioned file, one after the other), fio writing a file in
+#           it with psync, buffered, fsync every 8 writes; no raw target
 profiles=(
 	"rr4k_qd32 file --rw=randread --bs=4k --iodepth=32"
 	"rr4k_qd1 file --rw=randread --bs=4k --iodepth=1"
@@ -27,6 +30,7 @@ profiles=(
 	"rr4k_qd1_hipri file --rw=randread --bs=4k --iodepth=1 --hipri"
 	"rw4k_sparse_qd32 sparse --rw=randwrite --bs=4k --iodepth=32"
 	"rr4k_qd32_md md --rw=randread --bs=4k --iodepth=32"
+	"ext4_fsync ext4 --ioengine=psync --direct=0 --rw=randwrite --bs=4k --fsync=8 --size=256M"
 )
 backing=$1
 : "${RLOOP_BENCH_RUNTIME:=5}" "${RLOOP_BENCH_REPS:=3}" "${RLOOP_BENCH_FILE_MB:=512}"
@@ -84,7 +88,7 @@ if [ -n "${RLOOP_BENCH_SCHED:-}" ]; then
 	echo "$RLOOP_BENCH_SCHED" >"/sys/block/${dev#/dev/}/queue/scheduler"
 fi
 mkfs.xfs -f -q "$dev"
-mkdir -p /run/bench /run/bench-fio
+mkdir -p /run/bench /run/bench-ext4 /run/bench-fio
 mount "$dev" /run/bench
 file=/run/bench/backing
 sparse=/run/bench/sparse
@@ -237,10 +241,31 @@ for rep in $(seq "$RLOOP_BENCH_REPS"); do
 				for m in "${members[@]}"; do detach "$t" "$m"; done
 			done
 			;;
+		ext4)
+			# No discard and no zeroing (the lazy inits left undone,
+			# noinit_itable): loop and rloop would punch holes in the
+			# preconditioned file, and the read profiles of the next
+			# repetitions would read holes there.
+			for t in loop rloop; do
+				mkfs.ext4 -q -F -b 4096 -E nodiscard,lazy_itable_init=1,lazy_journal_init=1 \
+					"${target[$t]}"
+				mount -o noinit_itable "${target[$t]}" /run/bench-ext4
+				run_fio "$name" "$t" "$rep" /run/bench-ext4/fio.dat "${args[@]}"
+				umount /run/bench-ext4
+			done
+			;;
 		*) die "profile $name: unknown kind $kind" ;;
 		esac
 	done
 done
+
+# Whether the preconditioned file is still written through: zeroing through
+# loop or rloop leaves unwritten extents or holes. mkfs.ext4 zeroes the
+# device's last 64 KiB (one extent); anything more shows here.
+{
+	echo "backing_file_allocated_mb $(du -m "$file" | cut -f1)"
+	echo "backing_file_unwritten_extents $(filefrag -v "$file" | grep -c unwritten || true)"
+} >>"$out/env.txt"
 
 "$rloopctl" detach "$rdev"
 # udev may still hold the device for a moment: it then goes on that close.
