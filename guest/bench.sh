@@ -33,7 +33,7 @@ profiles=(
 	"ext4_fsync ext4 --ioengine=psync --direct=0 --rw=randwrite --bs=4k --fsync=8 --size=256M"
 )
 backing=$1
-: "${RLOOP_BENCH_RUNTIME:=5}" "${RLOOP_BENCH_REPS:=3}" "${RLOOP_BENCH_FILE_MB:=512}"
+: "${RLOOP_BENCH_RUNTIME:=5}" "${RLOOP_BENCH_REPS:=5}" "${RLOOP_BENCH_FILE_MB:=512}"
 top=$RLOOP_TOP
 mod=$RLOOP_BENCH_MODULE
 rloopctl=$top/tools/target/release/rloopctl

@@ -4,7 +4,7 @@
 # out/bench/<date>/ (fio JSON, summary.json, bench.md, bench.svg); the
 # latest is also copied to bench/results/.
 #
-# RLOOP_BENCH_RUNTIME (s per job, default 5), RLOOP_BENCH_REPS (default 3) and
+# RLOOP_BENCH_RUNTIME (s per job, default 5), RLOOP_BENCH_REPS (default 5) and
 # RLOOP_BENCH_BACKINGS (default "virtio nullb") tune it; RLOOP_BENCH_PROFILES
 # (names from guest/bench.sh, space-separated) runs only those.
 set -euo pipefail
@@ -37,7 +37,7 @@ for backing in ${RLOOP_BENCH_BACKINGS:-virtio nullb}; do
 	# The file, the md members and a sparse file filled up, with room.
 	[ "$backing" = virtio ] && disks=(--disk "$((3 * file_mb + 1024))M")
 	RLOOP_BENCH=1 RLOOP_BENCH_MODULE=$mod/rloop.ko RLOOP_BENCH_RUNTIME=${RLOOP_BENCH_RUNTIME:-5} \
-		RLOOP_BENCH_REPS=${RLOOP_BENCH_REPS:-3} \
+		RLOOP_BENCH_REPS=${RLOOP_BENCH_REPS:-5} \
 		"$here/vm.sh" --kernel "$kdir" --mem 4096 --quiet --no-kmemleak --timeout 3600 \
 		--out "$run/vm-$backing" "${disks[@]}" -- guest/bench.sh "$backing"
 	cp -r "$run/vm-$backing/out/bench/$backing" "$run/"
