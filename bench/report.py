@@ -158,8 +158,15 @@ def environment(run: Path, bdir: Path, runs: list) -> dict:
         elif "Hypervisor detected: KVM" in text:
             accel = "QEMU KVM"
     first = lambda key: next((r[key] for r in runs if r[key]), None)  # noqa: E731
+    load = lambda key: " ".join(env[key].split()[:3]) if env.get(key) else None  # noqa: E731
     return {
         "kernel": env.get("kernel"),
+        # scripts/bench.sh notes the kernel build; a "bench-" one is the
+        # non-debug flavour of scripts/kernel.sh.
+        "kernel_build": env.get("kernel_build"),
+        "host_load": load("host_loadavg"),
+        "host_load_end": load("host_loadavg_end"),
+        "host_cpus": env.get("host_cpus"),
         # Which targets' devices can poll (queue/io_poll), e.g. "raw=1 loop=0".
         "io_poll": env.get("io_poll"),
         "cpus": env.get("cpus"),
@@ -307,6 +314,31 @@ def backing_text(backing: str, s: dict) -> str:
     return f"{backing}: {what}" + (f", scheduler {sched}" if sched else "")
 
 
+def kernel_text(summary: dict) -> str:
+    builds = {s["meta"].get("kernel_build") for s in summary.values()}
+    if builds and all(b and b.startswith("bench-") for b in builds):
+        return ("the non-debug bench kernel (scripts/kernel.sh bench: defconfig, "
+                "kvm_guest.config and kconfig/base.config, without kconfig/debug.config)")
+    if builds and all(b and b.startswith("test-") for b in builds):
+        return "the debug test kernel (kconfig/debug.config): not for comparison"
+    return "build not recorded"
+
+
+def host_text(summary: dict) -> str:
+    """The host's CPUs and load average (1, 5, 15 min) as each boot started
+    and ended: a run beside another VM or a build shows there."""
+    parts = []
+    for b, s in summary.items():
+        m = s["meta"]
+        if m.get("host_load"):
+            end = f" → {m['host_load_end']}" if m.get("host_load_end") else ""
+            parts.append(f"{b} {m['host_load']}{end}")
+    if not parts:
+        return "load not recorded"
+    return (f"{same_or_each(summary, 'host_cpus')} CPUs, load average (1, 5, 15 min) "
+            f"as each boot started → ended: {'; '.join(parts)}")
+
+
 def io_poll_text(summary: dict) -> str:
     """Which targets can take polled I/O, per backing."""
     parts = []
@@ -366,12 +398,13 @@ def markdown(summary: dict) -> str:
         out += [
             f"- date: {run_start(summary)} (start of the first fio job)",
             f"- kernel: {same_or_each(summary, 'kernel')}, "
-            f"{same_or_each(summary, 'cpus')} vCPUs",
+            f"{same_or_each(summary, 'cpus')} vCPUs; {kernel_text(summary)}",
             f"- machine: {accel_text(summary)}"
             + (": absolute numbers mean little and repetitions of one target differ "
                f"{spread_text(summary)}; compare targets within a backing and claim a "
                "difference only where the whole min–max range is on one side of 1.0"
                if under_tcg(summary) else ""),
+            f"- host: {host_text(summary)}",
             "- backings: " + "; ".join(backing_text(b, s) for b, s in summary.items()),
             f"- polled I/O (queue/io_poll) by target: {io_poll_text(summary)}",
             f"- repetitions: {same_or_each(summary, 'reps')}, the targets back to back "
@@ -575,7 +608,7 @@ def svg(summary: dict) -> str:
             "whiskers their min–max; CPU bars: medians, whiskers min–max.",
             "Backings: " + "; ".join(f"{b}, {BACKING_TEXT.get(b, b)}" for b, _ in backings)
             + f"; I/O scheduler {same_or_each(summary, 'scheduler')}. "
-            f"{no_raw_text()} (n/a).",
+            f"Host: {host_text(summary)}. {no_raw_text()} (n/a).",
         ]
         if under_tcg(summary):
             caption.append(
@@ -738,6 +771,9 @@ def self_test() -> int:
                 f"kernel 6.12.117\ncpus 2\nbacking {backing} /dev/x\n"
                 "backing_scheduler [none] mq-deadline\n"
                 f"io_poll raw={int(backing == 'nullb')} loop=0 rloop=0\n"
+                f"host_loadavg {'0.31 0.42 0.53' if backing == 'nullb' else '2.50 2.10 1.90'}"
+                " 1/83 7274\nhost_loadavg_end 1.11 1.22 1.33\nhost_cpus 2\n"
+                "kernel_build bench-b8a9396ea437a48e\n"
                 "profiles " + " ".join(p for p, _, _, _ in PROFILES) + "\n")
             (run / f"vm-{backing}").mkdir()
             (run / f"vm-{backing}" / "console.log").write_text(
@@ -829,9 +865,12 @@ def self_test() -> int:
     if "n/a" not in texts:
         bad.append("svg: a missing value does not say n/a")
     for needle in ("## Environment", "6.12.117", "QEMU TCG", "fio-3.33", f"±{TCG_SPREAD} %",
-                   "within noise", "by target: nullb: raw yes, loop no, rloop no; virtio: raw no,",
-                   "4k randread QD1, polled/by interrupt IOPS, per repetition: raw ",
-                   "io_uring, O_DIRECT (ext4 4k randwrite, fsync/8: psync, buffered)"):
+                   "nullb 0.31 0.42 0.53 → 1.11 1.22 1.33; virtio 2.50 2.10 1.90 →",
+                   "non-debug bench kernel",
+                   "io_uring, O_DIRECT (ext4 4k randwrite, fsync/8: psync, buffered)",
+                   "by target: nullb: raw yes, loop no, rloop no; virtio: raw no,",
+                   "within noise", "4k randread QD1, polled/by interrupt IOPS, per "
+                   "repetition: raw "):
         if needle not in md:
             bad.append(f"md: no {needle!r}")
     caption = " ".join(texts)

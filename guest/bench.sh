@@ -145,6 +145,8 @@ log "targets: raw=$file loop=$loopdev rloop=$rdev"
 	[ "$backing" != nullb ] || echo "backing_poll_queues $(cat "$nb/poll_queues")"
 	echo "loop_logical_block_size $(cat "/sys/block/${loopdev#/dev/}/queue/logical_block_size")"
 	echo "rloop_logical_block_size $(cat "/sys/block/${rdev#/dev/}/queue/logical_block_size")"
+	# The host's /proc/loadavg when this boot started (scripts/bench.sh).
+	[ -z "${RLOOP_BENCH_HOST_LOAD:-}" ] || echo "host_loadavg $RLOOP_BENCH_HOST_LOAD"
 	echo "profiles $(for p in "${profiles[@]}"; do printf '%s ' "${p%% *}"; done)"
 } >"$out/env.txt"
 

@@ -32,15 +32,23 @@ make -C "$kdir" M="$mod" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BI
 cargo build --release --quiet --manifest-path tools/Cargo.toml
 
 for backing in ${RLOOP_BENCH_BACKINGS:-virtio nullb}; do
-	say "backing $backing: one VM boot"
+	# The host's load while the guest runs: another VM or a build beside
+	# it shows in the numbers, and the report shows it beside them.
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
+	say "backing $backing: one VM boot (host load $load)"
 	disks=()
 	# The file, the md members and a sparse file filled up, with room.
 	[ "$backing" = virtio ] && disks=(--disk "$((3 * file_mb + 1024))M")
 	RLOOP_BENCH=1 RLOOP_BENCH_MODULE=$mod/rloop.ko RLOOP_BENCH_RUNTIME=${RLOOP_BENCH_RUNTIME:-5} \
-		RLOOP_BENCH_REPS=${RLOOP_BENCH_REPS:-5} \
+		RLOOP_BENCH_REPS=${RLOOP_BENCH_REPS:-5} RLOOP_BENCH_HOST_LOAD=$load \
 		"$here/vm.sh" --kernel "$kdir" --mem 4096 --quiet --no-kmemleak --timeout 3600 \
 		--out "$run/vm-$backing" "${disks[@]}" -- guest/bench.sh "$backing"
 	cp -r "$run/vm-$backing/out/bench/$backing" "$run/"
+	{
+		echo "host_loadavg_end $(cut -d' ' -f1-3 /proc/loadavg)"
+		echo "host_cpus $(nproc)"
+		echo "kernel_build $(basename "$kdir")"
+	} >>"$run/$backing/env.txt"
 done
 
 python3 bench/report.py "$run"
