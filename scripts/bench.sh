@@ -6,7 +6,8 @@
 #
 # RLOOP_BENCH_RUNTIME (s per job, default 5), RLOOP_BENCH_REPS (default 5) and
 # RLOOP_BENCH_BACKINGS (default "virtio nullb") tune it; RLOOP_BENCH_PROFILES
-# (names from guest/bench.sh, space-separated) runs only those.
+# (names from guest/bench.sh, space-separated) runs only those;
+# RLOOP_BENCH_POLL_US, if set, is written to every rloop device's poll_us.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
