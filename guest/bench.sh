@@ -4,6 +4,7 @@
 # rloop, targets back to back within a repetition, REPS repetitions. Writes
 # fio's JSON, CPU counts and env.txt to $RLOOP_OUT/bench/<backing>/.
 # Usage: guest/bench.sh virtio|nullb
+#        guest/bench.sh --list     (the profiles: name and kind, one a line)
 set -euo pipefail
 
 # name, kind, fio arguments. Kinds:
@@ -32,6 +33,14 @@ profiles=(
 	"rr4k_qd32_md md --rw=randread --bs=4k --iodepth=32"
 	"ext4_fsync ext4 --ioengine=psync --direct=0 --rw=randwrite --bs=4k --fsync=8 --size=256M"
 )
+if [ "${1:-}" = --list ]; then
+	for p in "${profiles[@]}"; do
+		read -r name kind _ <<<"$p"
+		echo "$name $kind"
+	done
+	exit 0
+fi
+
 backing=$1
 : "${RLOOP_BENCH_RUNTIME:=5}" "${RLOOP_BENCH_REPS:=5}" "${RLOOP_BENCH_FILE_MB:=512}"
 top=$RLOOP_TOP
@@ -45,8 +54,12 @@ die() { echo "bench[$backing]: $*" >&2; exit 1; }
 # RLOOP_BENCH_PROFILES (names, space-separated) runs only those.
 if [ -n "${RLOOP_BENCH_PROFILES:-}" ]; then
 	chosen=()
-	for p in "${profiles[@]}"; do
-		[[ " $RLOOP_BENCH_PROFILES " != *" ${p%% *} "* ]] || chosen+=("$p")
+	for want in $RLOOP_BENCH_PROFILES; do
+		found=
+		for p in "${profiles[@]}"; do
+			[ "${p%% *}" != "$want" ] || { chosen+=("$p"); found=1; }
+		done
+		[ -n "$found" ] || die "no profile named '$want' (guest/bench.sh --list)"
 	done
 	profiles=("${chosen[@]}")
 fi
@@ -79,7 +92,7 @@ nullb)
 	echo 1 >"$nb/power"
 	dev=/dev/nullb0
 	;;
-*) echo "usage: guest/bench.sh virtio|nullb" >&2; exit 2 ;;
+*) echo "usage: guest/bench.sh virtio|nullb|--list" >&2; exit 2 ;;
 esac
 
 # RLOOP_BENCH_SCHED sets the backing device's I/O scheduler (default: the
