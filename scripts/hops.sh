@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `make hops`: where the time of one 4k random read at QD1 goes, hop by hop
+# (guest/hops.sh names the hops), for the raw file, loop and rloop on a file
+# on xfs on null_blk, with ftrace events and kprobes, on the non-debug
+# kernel, in one VM boot. Results: out/hops/<date>/hops/ (the traces, fio's
+# JSON, hops.md, hops.json); hops.md and hops.json also go to bench/results/.
+#
+# RLOOP_HOPS_CONFIGS, RLOOP_HOPS_RUNTIME, RLOOP_HOPS_MAX_IOS and
+# RLOOP_HOPS_FILE_MB tune the guest's half (guest/hops.sh).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/env.sh"
+cd "$top"
+say() { printf '==> hops: %s\n' "$*" >&2; }
+
+python3 bench/hops.py --self-test >&2
+"$here/setup.sh" >&2
+kdir=$("$here/kernel.sh" bench)
+run=$top/out/hops/$(date +%Y%m%d-%H%M%S)
+mod=$run/module
+mkdir -p "$mod"
+
+# The module for the bench kernel, built in its own directory as
+# scripts/bench.sh does, so that the test build in the repository top stays.
+say "building rloop.ko against $kdir"
+cp -r Kbuild ./*.rs ./*.c block backing kernel_extras uapi "$mod/"
+make -C "$kdir" M="$mod" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BINDGEN" \
+	RUST_LIB_SRC="$RUST_LIB_SRC" modules >"$run/module-build.log" 2>&1 ||
+	{ tail -n 30 "$run/module-build.log" >&2; exit 1; }
+cargo build --release --quiet --manifest-path tools/Cargo.toml
+
+# Under TCG the guest's TSC is the host's. With acpi=off the guest kernel
+# has no HPET or PM timer to calibrate it against and the PIT often fails
+# it; it then runs every clock, the trace clock too, on jiffies (1 ms
+# steps), far coarser than a hop. Tell it the rate, measured here; a host
+# whose TSC rate is not constant cannot.
+append=
+if grep -qw constant_tsc /proc/cpuinfo && grep -qw nonstop_tsc /proc/cpuinfo &&
+	cc -O2 -o "$run/tsc-khz" "$here/tsc-khz.c" 2>"$run/tsc-khz.log"; then
+	khz=$("$run/tsc-khz")
+	say "host TSC: $khz kHz, passed to the guest as tsc_early_khz"
+	append="tsc_early_khz=$khz"
+else
+	say "no constant TSC rate to give the guest: it may run on jiffies, and guest/hops.sh then stops"
+fi
+
+rc=0
+RLOOP_VM_APPEND="$append ${RLOOP_VM_APPEND:-}" RLOOP_HOPS_MODULE=$mod/rloop.ko \
+	"$here/vm.sh" --kernel "$kdir" --mem 3072 --quiet --no-kmemleak --timeout 1800 \
+	--out "$run/vm" -- guest/hops.sh || rc=$?
+if [ ! -f "$run/vm/out/hops/configs.txt" ]; then
+	say "the guest measured nothing (vm.sh exit $rc): $run/vm/output.log"
+	exit $((rc ? rc : 1))
+fi
+cp -r "$run/vm/out/hops" "$run/"
+python3 bench/hops.py "$run/hops"
+if [ "$rc" -eq 0 ]; then
+	mkdir -p bench/results
+	cp "$run/hops/hops.md" "$run/hops/hops.json" bench/results/
+	say "results: $run/hops (hops.md and hops.json copied to bench/results/)"
+else
+	say "the guest failed (vm.sh exit $rc): results in $run/hops, not copied to bench/results/"
+fi
+cat "$run/hops/hops.md"
+exit "$rc"
