@@ -15,6 +15,7 @@
 #   make check            host unit tests and the guest test suite
 #   make stress           the long variants (tests/stress/), under 30 min
 #   make bench            rloop vs the raw file vs loop, non-debug kernel
+#   make hops             one QD1 read's time, hop by hop, from ftrace events
 #   make fmt / fmtcheck   rustfmt with the kernel's .rustfmt.toml
 #
 # The kernel's Rust toolchain is passed explicitly (scripts/env.sh): rustup's
@@ -24,7 +25,7 @@ export KDIR
 T ?=
 
 .PHONY: all modules tools install uninstall dkms dkms-remove setup kernel run \
-	check stress bench fmt fmtcheck clean
+	check stress bench hops fmt fmtcheck clean
 
 all: modules tools
 
@@ -63,6 +64,9 @@ stress:
 
 bench:
 	@scripts/bench.sh
+
+hops:
+	@scripts/hops.sh
 
 fmt:
 	@scripts/fmt.sh
