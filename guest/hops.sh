@@ -42,10 +42,10 @@ die() { echo "hops: $*" >&2; exit 1; }
 
 # Hop times need a clock finer than the hops. Under TCG the kernel often
 # fails to calibrate the TSC and runs every clock on jiffies (1 ms steps);
-# scripts/hops.sh passes tsc_early_khz so that it need not.
+# scripts/vm.sh passes tsc_early_khz so that it need not.
 read -r clocksource </sys/devices/system/clocksource/clocksource0/current_clocksource
 [ "$clocksource" = tsc ] ||
-	die "the guest's clocksource is $clocksource, not tsc: its clocks tick in jiffies and the hops would read 0 or 1000 us (boot with tsc_early_khz=, as scripts/hops.sh does)"
+	die "the guest's clocksource is $clocksource, not tsc: its clocks tick in jiffies and the hops would read 0 or 1000 us (boot with tsc_early_khz=, as scripts/vm.sh does)"
 
 mountpoint -q "$tr" || mount -t tracefs nodev "$tr"
 

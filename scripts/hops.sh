@@ -30,23 +30,10 @@ make -C "$kdir" M="$mod" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BI
 	{ tail -n 30 "$run/module-build.log" >&2; exit 1; }
 cargo build --release --quiet --manifest-path tools/Cargo.toml
 
-# Under TCG the guest's TSC is the host's. With acpi=off the guest kernel
-# has no HPET or PM timer to calibrate it against and the PIT often fails
-# it; it then runs every clock, the trace clock too, on jiffies (1 ms
-# steps), far coarser than a hop. Tell it the rate, measured here; a host
-# whose TSC rate is not constant cannot.
-append=
-if grep -qw constant_tsc /proc/cpuinfo && grep -qw nonstop_tsc /proc/cpuinfo &&
-	cc -O2 -o "$run/tsc-khz" "$here/tsc-khz.c" 2>"$run/tsc-khz.log"; then
-	khz=$("$run/tsc-khz")
-	say "host TSC: $khz kHz, passed to the guest as tsc_early_khz"
-	append="tsc_early_khz=$khz"
-else
-	say "no constant TSC rate to give the guest: it may run on jiffies, and guest/hops.sh then stops"
-fi
-
+# vm.sh tells the guest its TSC rate (tsc_early_khz), so that its clocks,
+# the trace clock too, are finer than a hop; guest/hops.sh checks.
 rc=0
-RLOOP_VM_APPEND="$append ${RLOOP_VM_APPEND:-}" RLOOP_HOPS_MODULE=$mod/rloop.ko \
+RLOOP_HOPS_MODULE=$mod/rloop.ko \
 	"$here/vm.sh" --kernel "$kdir" --mem 3072 --quiet --no-kmemleak --timeout 1800 \
 	--out "$run/vm" -- guest/hops.sh || rc=$?
 if [ ! -f "$run/vm/out/hops/configs.txt" ]; then

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Prints the rate of this machine's TSC in kHz, measured against
- * CLOCK_MONOTONIC_RAW over 200 ms (scripts/hops.sh: under TCG the guest's
+ * CLOCK_MONOTONIC_RAW over 200 ms (scripts/vm.sh: under TCG the guest's
  * TSC is the host's, and the guest kernel is told its rate).
  */
 #include <stdio.h>

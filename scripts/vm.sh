@@ -200,8 +200,19 @@ done
 # for a whole suite's log, so the per-test checks never lose their start.
 # tsc=reliable: the boot-time TSC sync check fails under TCG and the kernel
 # falls back to jiffies, which lose ticks on a busy host: guest clocks and
-# timeouts then ran at half speed. RLOOP_VM_APPEND adds to the command line.
-append="console=ttyS0 acpi=off panic=-1 log_buf_len=16M tsc=reliable ${RLOOP_VM_APPEND:-}"
+# timeouts then ran at half speed. tsc_early_khz: under TCG the guest's TSC
+# is the host's, and with acpi=off the guest has no HPET or PM timer to
+# calibrate it against; the PIT calibration fails on a busy host, and the
+# kernel then runs every clock on jiffies (1-4 ms steps), too coarse for the
+# polling workers' windows, fio's latencies and make hops. So it is told the
+# rate, measured here (scripts/tsc-khz.c), when the host's TSC rate is
+# constant. RLOOP_VM_APPEND adds to the command line.
+tsc=
+if grep -qw constant_tsc /proc/cpuinfo && grep -qw nonstop_tsc /proc/cpuinfo &&
+	clang -O2 -o "$out/tsc-khz" "$here/tsc-khz.c" 2>"$out/tsc-khz.log"; then
+	tsc="tsc_early_khz=$("$out/tsc-khz")"
+fi
+append="console=ttyS0 acpi=off panic=-1 log_buf_len=16M tsc=reliable $tsc ${RLOOP_VM_APPEND:-}"
 append+=" root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro"
 append+=" init=$top/guest/init.sh"
 qemu+=(-append "$append")
