@@ -25,6 +25,7 @@
 # trace.raw.gz (the same buffer read again with options/raw: the same lines
 # with nanosecond timestamps; the text has microseconds), or `skipped`.
 #
+# RLOOP_HOPS_MODULE_ARGS (rloop's module parameters),
 # RLOOP_HOPS_CONFIGS (names, space-separated), RLOOP_HOPS_RUNTIME (s of fio
 # per run, default 3), RLOOP_HOPS_MAX_IOS (per run, default 50000: the trace
 # buffer must hold them), RLOOP_HOPS_FILE_MB (default 256).
@@ -73,7 +74,9 @@ modprobe loop
 loopdev=$(losetup --direct-io=on -f --show "$file")
 loop=${loopdev#/dev/}
 [ "$(cat "/sys/block/$loop/loop/dio")" = 1 ] || die "loop is not in direct-I/O mode"
-insmod "$mod"
+# RLOOP_HOPS_MODULE_ARGS: module parameters, e.g. poll_us=200.
+# shellcheck disable=SC2086
+insmod "$mod" ${RLOOP_HOPS_MODULE_ARGS:-}
 rdev=$("$rloopctl" create "$file")
 rloop=${rdev#/dev/}
 udevadm settle
