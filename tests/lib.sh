@@ -146,17 +146,7 @@ expect_errno() {
 # expect_write_errno ERRNAME FILE TEXT: one write(2) of TEXT to FILE (a
 # sysfs attribute, say) must fail with ERRNAME.
 expect_write_errno() {
-	local want=$1 got
-	got=$(python3 -c '
-import errno, os, sys
-fd = os.open(sys.argv[1], os.O_WRONLY)
-try:
-    os.write(fd, sys.argv[2].encode())
-    print("success")
-except OSError as e:
-    print(errno.errorcode[e.errno])
-' "$2" "$3") || fail "writing to $2 could not be tried"
-	[ "$got" = "$want" ] || fail "write '$3' to $2: want $want, got $got"
+	expect_errno "$1" write "$2" "$3"
 }
 
 # mkfs_mount TYPE DEV DIR [MKFS-OPTIONS...]: make a TYPE file system on DEV

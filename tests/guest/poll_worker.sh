@@ -9,7 +9,7 @@
 . "${0%/*}/../lib.sh"
 
 need_disk 1
-need_cmd fio python3
+need_cmd fio
 load_rloop
 param=/sys/module/rloop/parameters/poll_us
 assert_eq "$(cat "$param")" 50 "default of the poll_us parameter"

@@ -49,6 +49,8 @@ enum Cmd {
     Remove(RemoveArgs),
     /// An arbitrary ioctl on PATH; prints `ok RET` (and the buffer with --buf).
     Ioctl(IoctlArgs),
+    /// One write(2) of TEXT to PATH (a sysfs attribute, say); prints `ok N`.
+    Write(WriteArgs),
     /// Random and mutated control ioctls (and device ioctls with --dev).
     Fuzz(FuzzArgs),
     /// Create/open/remove from several threads while others verify I/O.
@@ -131,6 +133,16 @@ struct CreateArgs {
     /// The control node.
     #[arg(long, value_name = "PATH", default_value = "/dev/rloop-control")]
     control: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct WriteArgs {
+    /// The file, opened write-only.
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
+    /// The bytes to write, as given (no newline is added).
+    #[arg(value_name = "TEXT", allow_hyphen_values = true)]
+    text: String,
 }
 
 #[derive(Args, Debug)]
@@ -521,6 +533,18 @@ fn do_remove(a: &RemoveArgs) -> Result<ExitCode, Setup> {
     Ok(report(r.map(|_| String::new())))
 }
 
+fn do_write(a: &WriteArgs) -> Result<ExitCode, Setup> {
+    use std::io::Write;
+    let mut file = std::fs::File::from(
+        open_raw(&a.path, libc::O_WRONLY).map_err(|e| setup_err(a.path.display(), e))?,
+    );
+    let r = file.write(a.text.as_bytes());
+    Ok(report(
+        r.map(|n| n.to_string())
+            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO)),
+    ))
+}
+
 fn do_ioctl(a: &IoctlArgs) -> Result<ExitCode, Setup> {
     let fd = match a.open {
         Some(m) => open_raw(&a.path, open_flags(m)),
@@ -562,6 +586,7 @@ fn main() -> ExitCode {
         Cmd::Create(a) => do_create(a),
         Cmd::Remove(a) => do_remove(a),
         Cmd::Ioctl(a) => do_ioctl(a),
+        Cmd::Write(a) => do_write(a),
         Cmd::Fuzz(a) => fuzz::run(a).map_err(Setup),
         Cmd::Race(a) => race::run(a).map_err(Setup),
     };
