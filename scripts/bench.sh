@@ -67,9 +67,7 @@ start=$SECONDS
 # The module for the bench kernel, built in its own directory so that the
 # test build in the repository top stays as it is.
 say "building rloop.ko against $kdir"
-cp -r Kbuild ./*.rs ./*.c block backing kernel_extras uapi "$mod/"
-make -C "$kdir" M="$mod" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BINDGEN" \
-	RUST_LIB_SRC="$RUST_LIB_SRC" modules >"$run/module-build.log" 2>&1 ||
+KDIR=$kdir "$here/module.sh" --out "$mod" >"$run/module-build.log" 2>&1 ||
 	{ tail -n 30 "$run/module-build.log" >&2; exit 1; }
 cargo build --release --quiet --manifest-path tools/Cargo.toml
 

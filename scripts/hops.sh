@@ -21,12 +21,10 @@ run=$top/out/hops/$(date +%Y%m%d-%H%M%S)
 mod=$run/module
 mkdir -p "$mod"
 
-# The module for the bench kernel, built in its own directory as
-# scripts/bench.sh does, so that the test build in the repository top stays.
+# The module for the bench kernel, built in its own directory so that the
+# test build in the repository top stays.
 say "building rloop.ko against $kdir"
-cp -r Kbuild ./*.rs ./*.c block backing kernel_extras uapi "$mod/"
-make -C "$kdir" M="$mod" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BINDGEN" \
-	RUST_LIB_SRC="$RUST_LIB_SRC" modules >"$run/module-build.log" 2>&1 ||
+KDIR=$kdir "$here/module.sh" --out "$mod" >"$run/module-build.log" 2>&1 ||
 	{ tail -n 30 "$run/module-build.log" >&2; exit 1; }
 cargo build --release --quiet --manifest-path tools/Cargo.toml
 

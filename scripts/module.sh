@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds rloop.ko in the out-of-tree convention (make -C $KDIR M=$PWD).
-# Usage: module.sh [make targets...]   Prints nothing else on stdout.
+# Usage: module.sh [--out DIR] [make targets...]   Prints nothing else on
+# stdout. With --out, a copy of the sources in DIR is built instead of the
+# repository top (the benchmarks build for their own kernel that way, and
+# leave the test build alone).
 #
 # The kernel tree: KDIR if set; else the running kernel's
 # (/lib/modules/$(uname -r)/build) when it is built with Rust; else the
@@ -12,6 +15,14 @@ top=$(dirname "$here")
 . "$here/env.sh"
 
 say() { printf 'module.sh: %s\n' "$*" >&2; }
+
+src=$top
+if [ "${1:-}" = --out ]; then
+	src=${2:?module.sh: --out needs a directory}
+	shift 2
+	mkdir -p "$src"
+	(cd "$top" && cp -r Kbuild ./*.rs ./*.c block backing kernel_extras uapi "$src/")
+fi
 
 # rust_tree DIR: DIR is a kernel build tree with Rust, or say what it lacks.
 rust_tree() {
@@ -46,5 +57,5 @@ if [ -z "${KDIR:-}" ]; then
 else
 	rust_tree "$KDIR" || exit 1
 fi
-make -C "$KDIR" M="$top" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BINDGEN" \
+make -C "$KDIR" M="$src" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BINDGEN" \
 	RUST_LIB_SRC="$RUST_LIB_SRC" "${@:-modules}" >&2
