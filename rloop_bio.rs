@@ -219,7 +219,7 @@ impl CpuQueue {
     /// The window the worker would poll for after a bio arriving at `now`: a sleeping worker
     /// first learns the gap since it went to sleep, so a device left idle has none.
     fn window_if_woken(&self, now: u64) -> u64 {
-        let mut window = PollWindow::from_bits(self.window.load(Ordering::Relaxed));
+        let mut window = self.window();
         let idle_since = self.idle_since_ns.load(Ordering::Relaxed);
         if idle_since != 0 {
             window = window.learn(now.saturating_sub(idle_since));
@@ -227,8 +227,12 @@ impl CpuQueue {
         window.window_ns(self.poll_cap_ns.load(Ordering::Relaxed))
     }
 
+    fn window(&self) -> PollWindow {
+        PollWindow::from_bits(self.window.load(Ordering::Relaxed))
+    }
+
     fn learn(&self, gap_ns: u64) {
-        let window = PollWindow::from_bits(self.window.load(Ordering::Relaxed)).learn(gap_ns);
+        let window = self.window().learn(gap_ns);
         self.window.store(window.to_bits(), Ordering::Relaxed);
     }
 
@@ -236,7 +240,7 @@ impl CpuQueue {
     /// found empty. True if a bio arrived meanwhile.
     fn poll(&self, dry_at: u64) -> bool {
         let cap = self.poll_cap_ns.load(Ordering::Relaxed);
-        let window = PollWindow::from_bits(self.window.load(Ordering::Relaxed)).window_ns(cap);
+        let window = self.window().window_ns(cap);
         if window == 0 {
             return false;
         }
