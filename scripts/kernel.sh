@@ -66,7 +66,9 @@ fi
 # finished build of the same flavour. Kbuild records which config symbols
 # each object uses, so make rebuilds only what the change touches.
 if [ ! -e "$build" ]; then
-	seed=$(ls -dt "$RLOOP_CACHE/kernel/$flavour"-*/.rloop-done 2>/dev/null | head -1)
+	# No earlier build is the first run's normal case, not an error: the
+	# glob then matches nothing and ls fails, which set -e must not see.
+	seed=$(ls -dt "$RLOOP_CACHE/kernel/$flavour"-*/.rloop-done 2>/dev/null | head -1) || seed=
 	if [ -n "$seed" ]; then
 		seed=${seed%/.rloop-done}
 		say "starting from $seed"
