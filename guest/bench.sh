@@ -44,6 +44,7 @@ fi
 backing=$1
 : "${RLOOP_BENCH_RUNTIME:=5}" "${RLOOP_BENCH_REPS:=5}" "${RLOOP_BENCH_FILE_MB:=512}"
 top=$RLOOP_TOP
+. "$top/scripts/on-error.sh"
 mod=$RLOOP_BENCH_MODULE
 rloopctl=$top/tools/target/release/rloopctl
 out=$RLOOP_OUT/bench/$backing

@@ -18,6 +18,7 @@
 # ./check's.
 set -euo pipefail
 top=${RLOOP_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$top/scripts/on-error.sh"
 : "${RLOOPCTL:=$top/tools/target/release/rloopctl}"
 : "${RLOOP_KO:=$top/rloop.ko}"
 : "${RLOOP_OUT:?run in the VM (scripts/fstests.sh)}"

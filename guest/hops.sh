@@ -33,6 +33,7 @@ set -euo pipefail
 : "${RLOOP_HOPS_RUNTIME:=3}" "${RLOOP_HOPS_MAX_IOS:=50000}" "${RLOOP_HOPS_FILE_MB:=256}"
 : "${RLOOP_HOPS_CONFIGS:=raw loop rloop rloop-nopoll raw-hipri rloop-hipri}"
 top=$RLOOP_TOP
+. "$top/scripts/on-error.sh"
 mod=$RLOOP_HOPS_MODULE
 rloopctl=$top/tools/target/release/rloopctl
 out=$RLOOP_OUT/hops

@@ -30,6 +30,7 @@
 # bookkeeping between tests sticks to bash builtins.
 set -euo pipefail
 top=${RLOOP_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$top/scripts/on-error.sh"
 : "${RLOOP_OUT:?run in the VM: scripts/vm.sh -- guest/runner.sh}"
 : "${RLOOP_KLOG_BAD:?run in the VM: scripts/vm.sh -- guest/runner.sh}"
 default_timeout=${RLOOP_TEST_TIMEOUT:-300}

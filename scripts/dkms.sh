@@ -4,6 +4,7 @@
 # Usage: dkms.sh add|remove   (as root)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/on-error.sh"
 top=$(dirname "$here")
 command -v dkms >/dev/null || { echo "dkms.sh: dkms is not installed (apt install dkms)" >&2; exit 1; }
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf")

@@ -1,4 +1,6 @@
+# shellcheck shell=bash
 # Shared settings for every script: sourced, never run.
+. "$(dirname "${BASH_SOURCE[0]}")/on-error.sh"
 # The kernel's Rust toolchain is Debian's rustc-web, never rustup's, which
 # comes first on PATH and is another version.
 : "${RLOOP_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/rloop}"

@@ -3,6 +3,7 @@
 # over the userspace crates. --check only reports.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/on-error.sh"
 top=$(dirname "$here")
 check=()
 [ "${1:-}" = --check ] && check=(--check)

@@ -13,6 +13,7 @@
 # Building is `make`'s job: this script only copies.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/on-error.sh"
 top=$(dirname "$here")
 action=${1:-install}
 : "${DESTDIR:=}"

@@ -4,6 +4,7 @@
 # tools/target/docs. Needs cargo (scripts/setup.sh checks for it).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/on-error.sh"
 top=$(dirname "$here")
 manifest=$top/tools/Cargo.toml
 cargo build --release --manifest-path "$manifest" >&2
