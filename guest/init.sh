@@ -94,7 +94,7 @@ fstab <<<"$table"
 mkdir -p /run/lock /run/mdadm
 wait "$links"
 log "file systems mounted"
-cd "$RLOOP_TOP"
+cd "$RLOOP_TOP" || die "cannot enter $RLOOP_TOP"
 
 # Extra disks, in --disk order (vm.sh gave disk N the serial rloop-diskN).
 disks=()

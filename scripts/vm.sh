@@ -55,7 +55,7 @@ RLOOP_KLOG_BAD='BUG:|WARNING:|Oops|kernel BUG at|Kernel panic|general protection
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
 die() { echo "vm.sh: $*" >&2; exit 125; }
 
-disks=() timeout=600 mem=2048 smp=2 kdir=${RLOOP_KDIR:-} out= quiet=0 kmemleak=1 selftest=0 share=
+disks=() timeout=600 mem=2048 smp=2 kdir=${RLOOP_KDIR:-} out='' quiet=0 kmemleak=1 selftest=0 share=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--disk) disks+=("${2:?--disk needs SIZE[:LBS]}"); shift 2 ;;
@@ -158,22 +158,22 @@ qemu=(qemu-system-x86_64
 	# One CPU per socket: with several cores per socket SeaBIOS lists only
 	# the first of each package in its MP table, and with acpi=off that
 	# table is all the kernel sees.
-	-accel tcg -cpu max,la57=off -smp "$smp,sockets=$smp,cores=1,threads=1" -m "$mem"
+	-accel tcg -cpu 'max,la57=off' -smp "$smp,sockets=$smp,cores=1,threads=1" -m "$mem"
 	-kernel "$bzimage"
 	# ttyS0: the kernel console. (The command's output goes to output.log
 	# through the run dir share.)
 	-chardev "file,id=kcon,path=$out/console.log" -serial chardev:kcon
 	# The host's / as the read-only root, the run dir as a writable share.
-	-fsdev local,id=fsroot,path=/,readonly=on,security_model=none,multidevs=remap
-	-device virtio-9p-pci,fsdev=fsroot,mount_tag=rootfs
+	-fsdev 'local,id=fsroot,path=/,readonly=on,security_model=none,multidevs=remap'
+	-device 'virtio-9p-pci,fsdev=fsroot,mount_tag=rootfs'
 	-fsdev "local,id=fsvm,path=$out,security_model=none,multidevs=remap"
-	-device virtio-9p-pci,fsdev=fsvm,mount_tag=rloopvm
+	-device 'virtio-9p-pci,fsdev=fsvm,mount_tag=rloopvm'
 	-device virtio-rng-pci
 )
 if [ -n "$share" ]; then
 	[ -d "$share" ] || die "--share $share: not a directory"
 	qemu+=(-fsdev "local,id=fsshare,path=$share,security_model=none,multidevs=remap"
-		-device virtio-9p-pci,fsdev=fsshare,mount_tag=rloopshare)
+		-device 'virtio-9p-pci,fsdev=fsshare,mount_tag=rloopshare')
 fi
 i=0
 for spec in "${disks[@]}"; do
@@ -217,7 +217,7 @@ append+=" root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cach
 append+=" init=$top/guest/init.sh"
 qemu+=(-append "$append")
 
-qemu_pid= streams=()
+qemu_pid='' streams=()
 stop() { # on ^C / kill: take the VM down with us
 	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
 	exit 130

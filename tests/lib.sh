@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the guest tests; sourced, never run:
 #
 #   . "$(dirname "$0")/../lib.sh"
@@ -22,6 +23,7 @@ set -euo pipefail
 : "${RLOOP_RAW:=$RLOOP_TOP/tools/target/release/rloop-raw}"
 # fsx from the crate registry (scripts/setup.sh installs it; check.sh says where).
 : "${RLOOP_FSX:=${RLOOP_CACHE:-${HOME:-/root}/.cache/rloop}/tools/bin/fsx}"
+# shellcheck disable=SC2034 # for the tests that source this file
 RLOOP_CONTROL=/dev/rloop-control
 : "${RLOOP_TEST_TMP:=${TMPDIR:-/tmp}}"
 : "${RLOOP_DISKS:=}"
@@ -175,6 +177,7 @@ umount_if_mounted() {
 # "tmpfs" a tmpfs of its own (direct I/O works there: backing files for
 # tests where the file system does not matter, without a mkfs), or with DEV
 # the root of a new TYPE (default xfs) file system on DEV; unmounted at exit.
+# shellcheck disable=SC2120 # the tests that source this file pass them
 scratch_dir() {
 	local dir
 	dir=$(mktemp -d "$RLOOP_TEST_TMP/scratch.XXXXXX")
@@ -200,6 +203,18 @@ klog_mark() {
 klog_since_mark() {
 	[ -n "$_rl_klog_mark" ] || fail "klog_since_mark without klog_mark"
 	dmesg | awk -v m="$_rl_klog_mark" 'f; index($0, m) { f = 1 }'
+}
+
+# block_devices PREFIX...: the disks in /sys/block whose name is one of the
+# PREFIXes followed by a number, one per line (a glob, not ls: no exec).
+block_devices() {
+	local b p name
+	for b in /sys/block/*; do
+		name=${b##*/}
+		for p in "$@"; do
+			[[ $name =~ ^${p}[0-9]+$ ]] && { echo "$name"; break; }
+		done
+	done
 }
 
 # fail_disk DISK: from now on every bio to DISK fails (fail_make_request);

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # rloop helpers for the guest tests, on top of lib.sh, which sources this file:
 #
 #   . "$(dirname "$0")/../lib.sh"

@@ -9,15 +9,13 @@
 
 need_disk 2
 load_rloop
-RL_MOUNT_OPTS=data=journal
-dir=$(scratch_dir "${DISKS[1]}" ext4)
-RL_MOUNT_OPTS=
+dir=$(RL_MOUNT_OPTS=data=journal scratch_dir "${DISKS[1]}" ext4)
 truncate -s 16M "$dir/backing"
 klog_mark
 expect_errno EINVAL create --file "$dir/backing"
 lines=$(klog_since_mark | grep -c 'cannot do direct I/O' || true)
 assert_eq "$lines" 1 "dmesg lines naming the reason"
-[ -z "$(ls /sys/block | grep '^rloop' || true)" ] || fail "a refused create left a device"
+[ -z "$(block_devices rloop)" ] || fail "a refused create left a device"
 
 tmp=$(scratch_dir tmpfs)
 truncate -s 16M "$tmp/backing"

@@ -11,4 +11,4 @@ expect_errno EBADF create --fd -1
 expect_errno EBADF create --fd 9999
 expect_errno EBADF create --fd 2147483647
 expect_errno EBADF create --file "$dir/backing" --open path
-[ -z "$(ls /sys/block | grep '^rloop')" ] || fail "a refused create left a device"
+[ -z "$(block_devices rloop)" ] || fail "a refused create left a device"

@@ -12,4 +12,4 @@ expect_errno EINVAL create --file pipe:
 expect_errno EINVAL create --file socket:
 expect_errno EINVAL create --file /dev/rloop-control --open rw
 expect_errno EINVAL create --file /dev/null --open rw
-[ -z "$(ls /sys/block | grep '^rloop')" ] || fail "a refused create left a device"
+[ -z "$(block_devices rloop)" ] || fail "a refused create left a device"

@@ -25,7 +25,7 @@ expect_errno ENOTTY create "${f[@]}" --cmd-size 64
 expect_errno ENOTTY create "${f[@]}" --cmd-size 80
 expect_errno ENOTTY ioctl /dev/rloop-control 0x4c00
 expect_errno ENOTTY ioctl /dev/rloop-control 0x12345678
-[ -z "$(ls /sys/block | grep '^rloop')" ] || fail "a refused create left a device"
+[ -z "$(block_devices rloop)" ] || fail "a refused create left a device"
 if command -v capsh >/dev/null; then
 	out=$(capsh --drop=cap_sys_admin -- -c "$RLOOP_RAW create --file $dir/backing --open rw" 2>&1) || true
 	assert_eq "$out" "err EPERM" "create without CAP_SYS_ADMIN"

@@ -12,7 +12,7 @@ truncate -s 16M "$dir/backing"
 for flags in 0 8; do # 8: RLOOP_FLAG_PARTSCAN
 	expect_errno EFAULT create --file "$dir/backing" --flags $flags --readonly-arg
 	sleep 0.2
-	left=$(ls /sys/block | grep '^rloop' || true)
+	left=$(block_devices rloop)
 	[ -z "$left" ] || fail "flags $flags: a create that failed left $left"
 done
 # The index is free again: the next create gets rloop0.

@@ -9,9 +9,7 @@
 need_disk 2
 need_cmd fsfreeze
 load_rloop
-RL_MOUNT_OPTS=lazytime
-dir=$(scratch_dir "${DISKS[1]}" ext4)
-RL_MOUNT_OPTS=
+dir=$(RL_MOUNT_OPTS=lazytime scratch_dir "${DISKS[1]}" ext4)
 dd if=/dev/urandom of="$dir/backing" bs=1M count=16 conv=fsync status=none
 dev=$(rl_create "$dir/backing")
 head -c 4096 /dev/urandom >"$RLOOP_TEST_TMP/block"

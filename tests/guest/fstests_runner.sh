@@ -43,14 +43,14 @@ EOF
 chmod +x "$tree/check"
 
 run() { # EXPECTED-STATUS ARGS...
-	local want=$1 rc=0
+	local want=$1 rc=0 left
 	shift
 	RLOOP_OUT=$RLOOP_TEST_TMP/out RLOOP_DISKS="${DISKS[0]} ${DISKS[1]}" \
 		"$RLOOP_TOP/guest/fstests.sh" --file-size 64 "$@" >"$RLOOP_TEST_TMP/log" 2>&1 || rc=$?
 	[ "$rc" -eq "$want" ] || fail "guest/fstests.sh $*: exit $rc, want $want: $(tail -n 5 "$RLOOP_TEST_TMP/log")"
 	# Everything it set up is gone again.
-	[ -z "$(ls /sys/block | grep -E '^(rloop|md)[0-9]')" ] ||
-		fail "guest/fstests.sh $* left devices: $(ls /sys/block | grep -E '^(rloop|md)[0-9]' | tr '\n' ' ')"
+	left=$(block_devices rloop md)
+	[ -z "$left" ] || fail "guest/fstests.sh $* left devices: ${left//$'\n'/ }"
 	! grep -q " $tree " /proc/self/mounts || fail "guest/fstests.sh $* left $tree mounted"
 }
 

@@ -33,7 +33,7 @@ c=$(rl_create "$dir/a")
 rl_gone "$c"
 rl_create "$dir/a" >/dev/null
 "$RLOOPCTL" detach --all || fail "detach --all failed"
-assert_eq "$(ls /sys/block | grep -c '^rloop' || true)" 0 "devices after detach --all"
+assert_eq "$(block_devices rloop)" "" "devices after detach --all"
 # -D, as losetup's; -v names each device it detached.
 d=$(rl_create "$dir/a")
 udevadm settle # udev's probe holds a new disk open for a moment: it would be busy

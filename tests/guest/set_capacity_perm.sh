@@ -17,7 +17,8 @@ dev=$(rl_create "$dir/backing")
 nodes=$(mktemp -d)
 chmod 755 "$nodes"
 node=$nodes/rloop
-mknod -m 0666 "$node" b $(stat -c '%Hr %Lr' "$dev")
+read -r major minor < <(stat -c '%Hr %Lr' "$dev")
+mknod -m 0666 "$node" b "$major" "$minor"
 truncate -s 32M "$dir/backing"
 as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
 klog_mark
