@@ -13,8 +13,10 @@
 # 2. builds rloop.ko (scripts/module.sh) and the tools with their man pages
 #    and completions (scripts/tools.sh); a module that doesn't build ends
 #    the run here;
-# 3. cargo test --release for tools/ (if there is a tools/Cargo.toml), in the
-#    background while the guest runs: each of cargo's tests counts;
+# 3. cargo test --release for tools/ (if there is a tools/Cargo.toml) and
+#    the shell host tests (scripts/host-tests.sh: tests/host/*.sh, kernel.sh's
+#    cache on a stand-in build, shellcheck), in the background while the
+#    guest runs: each of cargo's tests and each tests/host file counts;
 # 4. boots RLOOP_CHECK_VMS VMs (default: one per two host CPUs, 1 to 4) with
 #    the suite's disks (two 1G disks with 512-byte blocks, one 1G disk with
 #    4096-byte blocks); each runs guest/runner.sh over the whole list,
@@ -84,7 +86,7 @@ if ! "$here/module.sh" >"$logs/module.log" 2>&1; then
 	failed "build: rloop.ko (scripts/module.sh; log: $logs/module.log)"
 	summary
 fi
-host_tests=0
+host_tests=0 shell_tests=0
 if [ -f tools/Cargo.toml ]; then
 	say "building the tools, their man pages and completions (scripts/tools.sh)"
 	if ! "$here/tools.sh" >"$logs/tools.log" 2>&1; then
@@ -93,6 +95,7 @@ if [ -f tools/Cargo.toml ]; then
 	fi
 	[ "$suite" != guest ] || host_tests=1
 fi
+[ "$suite" != guest ] || shell_tests=1
 
 # --- 3. Host unit tests, beside the VM -------------------------------------------
 # With --release they reuse the dependencies just built; they run while the
@@ -102,6 +105,24 @@ if [ "$host_tests" = 1 ]; then
 	(cargo test --release --manifest-path tools/Cargo.toml >"$logs/cargo-test.log" 2>&1) &
 	host_pid=$!
 fi
+if [ "$shell_tests" = 1 ]; then
+	say "shell host tests (scripts/host-tests.sh), beside the guest suite"
+	("$here/host-tests.sh" "$logs/host" >"$logs/host-tests.out" 2>&1) &
+	shell_pid=$!
+fi
+report_shell_tests() {
+	[ "$shell_tests" = 1 ] || return 0
+	local rc=0
+	wait "$shell_pid" || rc=$?
+	grep -E '^(PASS|FAIL|SKIP) host: ' "$logs/host-tests.out" || true
+	npass=$((npass + $(grep -c '^PASS host: ' "$logs/host-tests.out" || true)))
+	nfail=$((nfail + $(grep -c '^FAIL host: ' "$logs/host-tests.out" || true)))
+	nskip=$((nskip + $(grep -c '^SKIP host: ' "$logs/host-tests.out" || true)))
+	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL host: ' "$logs/host-tests.out"; then
+		show_log "$logs/host-tests.out"
+		failed "host: scripts/host-tests.sh exited $rc without a failing test"
+	fi
+}
 report_host_tests() {
 	[ "$host_tests" = 1 ] || return 0
 	local rc=0 p f i
@@ -164,6 +185,7 @@ for pid in "${pids[@]}"; do
 done
 
 report_host_tests
+report_shell_tests
 all_results=()
 for ((i = 0; i < nvm; i++)); do
 	vmout=$logs/vm$i

@@ -4,6 +4,10 @@
 #
 # The build directory is keyed by the source version, the config fragments
 # and the toolchain, so an unchanged set-up reuses it and any change rebuilds.
+#
+# RLOOP_KSRC_TARBALL (with RLOOP_KSRC_VERSION, which goes into the key)
+# builds another source tarball instead of the installed package's; the
+# host tests (tests/host/kernel_*.sh) run this script on a stand-in.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -18,9 +22,15 @@ esac
 
 say() { printf '==> kernel(%s): %s\n' "$flavour" "$*" >&2; }
 
-tarball=/usr/src/linux-source-6.12.tar.xz
+if [ -n "${RLOOP_KSRC_TARBALL:-}" ]; then
+	tarball=$RLOOP_KSRC_TARBALL
+	srcver=${RLOOP_KSRC_VERSION:?kernel.sh: RLOOP_KSRC_TARBALL needs RLOOP_KSRC_VERSION}
+else
+	tarball=/usr/src/linux-source-6.12.tar.xz
+	srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+fi
 [ -f "$tarball" ] || { echo "kernel.sh: $tarball missing: run scripts/setup.sh" >&2; exit 1; }
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+srcname=$(basename "$tarball" .tar.xz)
 key=$({
 	echo "$srcver"
 	cat "${fragments[@]}"
@@ -29,7 +39,7 @@ key=$({
 	clang --version | head -1
 } | sha256sum | cut -c1-16)
 
-src=$RLOOP_CACHE/src/linux-source-6.12-$srcver
+src=$RLOOP_CACHE/src/$srcname-$srcver
 build=$RLOOP_CACHE/kernel/$flavour-$key
 kmake=(make -C "$src" O="$build" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC"
 	BINDGEN="$BINDGEN" RUST_LIB_SRC="$RUST_LIB_SRC" -j"$(nproc)")

@@ -45,6 +45,10 @@ on_exit() {
 	echo >>"$_rl_exit_file"
 }
 
+# kill_at_exit PID: kill the background process PID at exit, if it still runs.
+kill_at_exit() { on_exit _rl_kill_quietly "$1"; }
+_rl_kill_quietly() { kill "$1" 2>/dev/null || true; }
+
 _rl_on_exit() {
 	local status=$? line
 	set +e
