@@ -39,6 +39,8 @@ packages=(
 	# guest tests and benchmarks
 	fio xfsprogs e2fsprogs mdadm dmsetup util-linux stress-ng jq
 	python3-fusepy man-db
+	# host tests: the shell lint
+	shellcheck
 )
 missing=()
 for p in "${packages[@]}"; do
