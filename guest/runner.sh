@@ -309,4 +309,4 @@ done
 
 kill "$klog_pid" 2>/dev/null || true
 echo "guest: $npass passed, $nfail failed, $nskip skipped"
-[ "$nfail" -eq 0 ]
+exit $((nfail == 0 ? 0 : 1))

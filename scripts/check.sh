@@ -50,8 +50,7 @@ summary() {
 	local s="$npass passed, $nfail failed"
 	[ "$nskip" -eq 0 ] || s+=", $nskip skipped"
 	echo "$s"
-	[ "$nfail" -eq 0 ]
-	exit
+	exit $((nfail == 0 ? 0 : 1))
 }
 # Shows the end of a build log on stderr.
 show_log() {

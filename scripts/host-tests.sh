@@ -40,4 +40,4 @@ for name in "${names[@]}"; do
 	esac
 	rm -rf "$tmp"
 done
-[ "$failed" -eq 0 ]
+exit "$failed"

@@ -99,8 +99,7 @@ if [ "$selftest" -eq 1 ]; then
 			[ "$(cat /sys/block/${1#/dev/}/queue/logical_block_size)" = 512 ] &&
 			[ "$(cat /sys/block/${2#/dev/}/queue/logical_block_size)" = 4096 ]'
 	echo "$ok passed, $bad failed"
-	[ "$bad" -eq 0 ]
-	exit
+	exit $((bad == 0 ? 0 : 1))
 fi
 
 [ $# -gt 0 ] || { echo "vm.sh: no COMMAND given" >&2; usage; }
