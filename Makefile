@@ -13,6 +13,8 @@
 #   sudo make dkms        registers the module with DKMS (dkms-remove undoes)
 #   make run              boot the test kernel in QEMU and show rloop working
 #   make check            host unit tests and the guest test suite
+#   make check-all        make check on every kernel (6.12 and 7.3)
+#   make ... KERNEL=7.3   run, check, stress, bench and hops on 7.3
 #   make stress           the long variants (tests/stress/), under 30 min
 #   make bench            rloop vs the raw file vs loop, non-debug kernel
 #   make hops             one QD1 read's time, hop by hop, from ftrace events
@@ -23,9 +25,13 @@
 
 export KDIR
 T ?=
+# KERNEL=7.3 builds, boots and benchmarks 7.3 instead of 6.12 (scripts/kernels.sh).
+ifneq ($(KERNEL),)
+export RLOOP_KERNEL := $(KERNEL)
+endif
 
 .PHONY: all modules tools install uninstall dkms dkms-remove setup kernel run \
-	check stress bench hops fmt fmtcheck clean
+	check check-all stress bench hops fmt fmtcheck clean
 
 all: modules tools
 
@@ -58,6 +64,9 @@ run:
 
 check:
 	@scripts/check.sh $(T)
+
+check-all:
+	@scripts/check-all.sh $(T)
 
 stress:
 	@RLOOP_SUITE=stress scripts/check.sh $(T)

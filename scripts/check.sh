@@ -24,9 +24,12 @@
 #    on a shared directory. A VM-level failure (timeout, crash, a kernel
 #    warning or kmemleak report no test accounts for) counts as the failed
 #    test "vmN".
+# RLOOP_KERNEL (make check KERNEL=7.3) picks the kernel (scripts/kernels.sh);
+# RLOOP_HOST_TESTS=0 leaves the host tests out (check-all runs them once).
+#
 # Prints a line per test and, as the last line, "N passed, N failed" (plus
 # ", N skipped" if any were). Exits non-zero if anything failed. Logs are in
-# out/check/ (out/check/vmN: the VM run dirs).
+# out/check/ (out/check/vmN: the VM run dirs), out/check-7.3/ for 7.3.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -40,6 +43,7 @@ suite=${RLOOP_SUITE:-guest}
 # (vm.sh passes RLOOP_* on to the guest.)
 export RLOOP_SUITE=$suite RLOOP_FSX=$FSX
 logs=$top/out/$([ "$suite" = guest ] && echo check || echo "$suite")
+[ "$RLOOP_KERNEL" = 6.12 ] || logs+=-$RLOOP_KERNEL
 mkdir -p "$logs"
 
 say() { printf '==> check: %s\n' "$*" >&2; }
@@ -68,7 +72,7 @@ if ! "$here/setup.sh" >"$logs/setup.log" 2>&1; then
 fi
 kdir=${RLOOP_KDIR:-${KDIR:-}}
 if [ -z "$kdir" ]; then
-	say "getting the test kernel (scripts/kernel.sh test; a cold build takes a while)"
+	say "getting the $RLOOP_KERNEL test kernel (scripts/kernel.sh test; a cold build takes a while)"
 	if ! kdir=$("$here/kernel.sh" test 2>"$logs/kernel.log"); then
 		show_log "$logs/kernel.log"
 		failed "build: test kernel (scripts/kernel.sh test)"
@@ -92,9 +96,9 @@ if [ -f tools/Cargo.toml ]; then
 		show_log "$logs/tools.log"
 		failed "build: tools (scripts/tools.sh; log: $logs/tools.log)"
 	fi
-	[ "$suite" != guest ] || host_tests=1
+	[ "$suite" != guest ] || [ "${RLOOP_HOST_TESTS:-1}" = 0 ] || host_tests=1
 fi
-[ "$suite" != guest ] || shell_tests=1
+[ "$suite" != guest ] || [ "${RLOOP_HOST_TESTS:-1}" = 0 ] || shell_tests=1
 
 # --- 3. Host unit tests, beside the VM -------------------------------------------
 # With --release they reuse the dependencies just built; they run while the

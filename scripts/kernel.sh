@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds Debian's linux-source-6.12 with Rust out of tree into the cache and
+# Builds Debian's kernel source with Rust out of tree into the cache and
 # prints the build directory. Usage: kernel.sh [test|bench]
+# RLOOP_KERNEL picks the kernel (scripts/kernels.sh): 6.12 by default, or 7.3.
 #
 # The build directory is keyed by the source version, the config fragments
 # and the toolchain, so an unchanged set-up reuses it and any change rebuilds.
@@ -26,22 +27,23 @@ if [ -n "${RLOOP_KSRC_TARBALL:-}" ]; then
 	tarball=$RLOOP_KSRC_TARBALL
 	srcver=${RLOOP_KSRC_VERSION:?kernel.sh: RLOOP_KSRC_TARBALL needs RLOOP_KSRC_VERSION}
 else
-	tarball=/usr/src/linux-source-6.12.tar.xz
-	srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+	tarball=$KSRC_TARBALL
+	[ -f "$tarball" ] || { echo "kernel.sh: $tarball missing: run scripts/setup.sh (RLOOP_KERNEL=$RLOOP_KERNEL)" >&2; exit 1; }
+	srcver=$(ksrc_version)
 fi
-[ -f "$tarball" ] || { echo "kernel.sh: $tarball missing: run scripts/setup.sh" >&2; exit 1; }
+[ -f "$tarball" ] || { echo "kernel.sh: $tarball missing" >&2; exit 1; }
 srcname=$(basename "$tarball" .tar.xz)
 key=$({
 	echo "$srcver"
 	cat "${fragments[@]}"
 	"$KRUSTC" --version
 	"$BINDGEN" --version
-	clang --version | head -1
+	"$KCLANG" --version | head -1
 } | sha256sum | cut -c1-16)
 
 src=$RLOOP_CACHE/src/$srcname-$srcver
 build=$RLOOP_CACHE/kernel/$flavour-$key
-kmake=(make -C "$src" O="$build" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC"
+kmake=(make -C "$src" O="$build" LLVM="$KLLVM" RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC"
 	BINDGEN="$BINDGEN" RUST_LIB_SRC="$RUST_LIB_SRC" -j"$(nproc)")
 
 if [ -f "$build/.rloop-done" ]; then
@@ -73,14 +75,21 @@ if [ ! -f "$src/.rloop-unpacked" ]; then
 fi
 
 # A changed fragment need not mean a cold build: start from the newest
-# finished build of the same flavour. Kbuild records which config symbols
-# each object uses, so make rebuilds only what the change touches.
+# finished build of the same flavour and kernel series (its `source` link,
+# which Kbuild makes in an O= build, names the tree it was built from).
+# Kbuild records which config symbols each object uses, so make rebuilds
+# only what the change touches.
 if [ ! -e "$build" ]; then
+	seed='' srcdir=$(realpath "$RLOOP_CACHE/src")
 	# No earlier build is the first run's normal case, not an error: the
 	# glob then matches nothing and ls fails, which set -e must not see.
-	seed=$(ls -dt "$RLOOP_CACHE/kernel/$flavour"-*/.rloop-done 2>/dev/null | head -1) || seed=
+	while IFS= read -r mark; do
+		d=${mark%/.rloop-done}
+		case "$(readlink -f "$d/source")" in
+		"$srcdir/$srcname-"*) seed=$d && break ;;
+		esac
+	done < <(ls -dt "$RLOOP_CACHE/kernel/$flavour"-*/.rloop-done 2>/dev/null || true)
 	if [ -n "$seed" ]; then
-		seed=${seed%/.rloop-done}
 		say "starting from $seed"
 		rm -rf "$build.tmp"
 		cp -a "$seed" "$build.tmp"

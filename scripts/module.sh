@@ -57,5 +57,23 @@ if [ -z "${KDIR:-}" ]; then
 else
 	rust_tree "$KDIR" || exit 1
 fi
-make -C "$KDIR" M="$src" LLVM=1 RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BINDGEN" \
+
+# The C compiler and linker are the kernel's own, named by its config, never
+# a fixed LLVM=1: clang N is LLVM=1 if it is the default clang, else LLVM=-N
+# (6.12 here is built with 14, 7.3 with 19); a gcc-built kernel gets no LLVM.
+config=$KDIR/include/config/auto.conf
+[ -f "$config" ] || config=$KDIR/.config
+llvm=()
+if grep -qx 'CONFIG_CC_IS_CLANG=y' "$config"; then
+	major=$(($(sed -n 's/^CONFIG_CLANG_VERSION=//p' "$config") / 10000))
+	if [ "$(clang -dumpversion 2>/dev/null | cut -d. -f1)" = "$major" ]; then
+		llvm=(LLVM=1)
+	elif command -v "clang-$major" >/dev/null; then
+		llvm=(LLVM=-"$major")
+	else
+		say "$KDIR is built with clang $major, which is not installed (apt install clang-$major lld-$major llvm-$major)"
+		exit 1
+	fi
+fi
+make -C "$KDIR" M="$src" "${llvm[@]}" RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BINDGEN" \
 	RUST_LIB_SRC="$RUST_LIB_SRC" "${@:-modules}" >&2

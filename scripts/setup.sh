@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the kernel build, the VM and the tests need.
+# Installs everything the kernel build, the VM and the tests need, for the
+# kernel RLOOP_KERNEL names (scripts/kernels.sh; 6.12 by default).
 # Idempotent: each step checks first and says what it does.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +32,7 @@ SRC
 fi
 
 packages=(
-	# kernel + module build
+	# kernel + module build (6.12's source is a package; 7.3's is fetched below)
 	rustc-web rust-web-src clang lld llvm libclang-dev linux-source-6.12
 	make bc flex bison libelf-dev libssl-dev cpio xz-utils python3 rsync
 	# VM (qemu-system-x86 comes from backports, see below)
@@ -42,6 +43,8 @@ packages=(
 	# host tests: the shell lint
 	shellcheck
 )
+# 7.3 wants LLVM 17 or newer: Debian 12 has 19 beside its default 14.
+[ "$RLOOP_KERNEL" != 7.3 ] || packages+=(clang-19 lld-19 llvm-19)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$p")
@@ -61,6 +64,41 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 		-t "$codename-backports" qemu-system-x86 qemu-utils
 else
 	say "qemu-system-x86: present"
+fi
+
+# A kernel source from another release (7.3, from trixie-backports) is
+# downloaded, never installed: an apt state of its own under the cache
+# (sources, lists, archives) fetches the package, checked against the
+# release's signed index like any apt download, and its tarball is kept.
+# The machine's apt sources and installed packages stay as they were.
+if [ -n "$KSRC_VERSION_FILE" ]; then
+	if [ -f "$KSRC_TARBALL" ] && [ -s "$KSRC_VERSION_FILE" ]; then
+		say "$KSRC_PACKAGE $(cat "$KSRC_VERSION_FILE"): present ($KSRC_TARBALL)"
+	else
+		mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
+			awk -v want="$codename" '$2 == want { print $1; exit }')
+		[ -n "$mirror" ] || { say "no apt source serves $codename: cannot find a mirror for $KSRC_SUITE"; exit 1; }
+		aptdir=$RLOOP_CACHE/apt-$KSRC_SUITE
+		say "downloading $KSRC_PACKAGE from $KSRC_SUITE ($mirror), into $aptdir only"
+		rm -rf "$aptdir"
+		mkdir -p "$aptdir/lists/partial" "$aptdir/archives/partial" "$aptdir/sources.list.d" \
+			"$aptdir/preferences.d" "$aptdir/deb"
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $KSRC_SUITE main" \
+			>"$aptdir/sources.list"
+		apt_own=(-o "Dir::Etc::SourceList=$aptdir/sources.list" -o "Dir::Etc::SourceParts=$aptdir/sources.list.d"
+			-o "Dir::Etc::Preferences=$aptdir/preferences" -o "Dir::Etc::PreferencesParts=$aptdir/preferences.d"
+			-o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir" -o "Dir::Cache::archives=$aptdir/archives"
+			-o APT::Sandbox::User=root -o "APT::Architectures=$(dpkg --print-architecture)")
+		apt-get "${apt_own[@]}" -q update
+		(cd "$aptdir/deb" && apt-get "${apt_own[@]}" -q download "$KSRC_PACKAGE")
+		deb=$(ls "$aptdir/deb/${KSRC_PACKAGE}"_*.deb)
+		mkdir -p "$(dirname "$KSRC_TARBALL")"
+		dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/$KSRC_PACKAGE.tar.xz" >"$KSRC_TARBALL.tmp"
+		mv "$KSRC_TARBALL.tmp" "$KSRC_TARBALL"
+		dpkg-deb -f "$deb" Version >"$KSRC_VERSION_FILE"
+		rm -rf "$aptdir"
+		say "$KSRC_PACKAGE $(cat "$KSRC_VERSION_FILE"): $KSRC_TARBALL"
+	fi
 fi
 
 if [ -x "$BINDGEN" ] && "$BINDGEN" --version 2>/dev/null | grep " $BINDGEN_VERSION\$" >/dev/null; then

@@ -10,7 +10,9 @@
 #   merge_config.sh merges the fragments into .config;
 # - stand-ins for the kernel's make, clang, rustc and bindgen. make writes
 #   each call's targets and build directory to $KF_LOG, and what a real
-#   build leaves: vmlinux.o (holding a token unique to the build that made
+#   build leaves: source (the link to the tree, as Kbuild makes it),
+#   kf-llvm (the LLVM= it was given),
+#   vmlinux.o (holding a token unique to the build that made
 #   it), arch/x86/boot/bzImage and modroot/. KF_HOLD=FILE makes the build
 #   step wait until FILE exists; KF_FAIL=TARGET makes that target fail;
 #   KF_DROP=SYMBOL makes olddefconfig drop the symbol, as Kconfig does with
@@ -59,13 +61,14 @@ cat >"$KF_WORK/bin/make" <<'MAKE'
 #!/bin/bash
 # The kernel's make, as kernel.sh calls it: make -C SRC O=BUILD VAR=... TARGET...
 set -euo pipefail
-build='' modpath='' targets=()
+src='' build='' modpath='' llvm='' targets=()
 while [ $# -gt 0 ]; do
 	case "$1" in
-	-C) shift ;;
+	-C) src=$2 && shift ;;
 	-j*) ;;
 	O=*) build=${1#O=} ;;
 	INSTALL_MOD_PATH=*) modpath=${1#INSTALL_MOD_PATH=} ;;
+	LLVM=*) llvm=${1#LLVM=} ;;
 	*=*) ;;
 	*) targets+=("$1") ;;
 	esac
@@ -76,7 +79,11 @@ echo "${targets[*]} $build" >>"$KF_LOG"
 for t in "${targets[@]}"; do
 	[ "$t" != "${KF_FAIL:-}" ] || { echo "make stand-in: $t fails (KF_FAIL)" >&2; exit 2; }
 	case "$t" in
-	defconfig) printf 'CONFIG_64BIT=y\nCONFIG_RUST=y\n' >"$build/.config" ;;
+	defconfig)
+		printf 'CONFIG_64BIT=y\nCONFIG_RUST=y\n' >"$build/.config"
+		ln -sfn "$src" "$build/source" # as Kbuild's outputmakefile does
+		echo "$llvm" >"$build/kf-llvm"
+		;;
 	olddefconfig)
 		if [ -n "${KF_DROP:-}" ]; then
 			grep -v "^$KF_DROP=" "$build/.config" >"$build/.config.new" || true
@@ -96,6 +103,7 @@ for t in "${targets[@]}"; do
 done
 MAKE
 printf '#!/bin/sh\necho "%s version 0"\n' clang >"$KF_WORK/bin/clang"
+printf '#!/bin/sh\necho "%s version 0"\n' clang-19 >"$KF_WORK/bin/clang-19"
 printf '#!/bin/sh\necho "%s 0.0.0"\n' rustc >"$KF_WORK/bin/rustc"
 printf '#!/bin/sh\necho "%s 0.0.0"\n' bindgen >"$KF_WORK/bin/bindgen"
 chmod +x "$KF_WORK/bin/"*
