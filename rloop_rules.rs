@@ -53,13 +53,13 @@ impl FilePos {
     }
 
     /// The position `bytes` further on, if there is one.
-    pub fn add(self, bytes: u64) -> Option<Self> {
+    pub fn checked_add(self, bytes: u64) -> Option<Self> {
         Self::new(self.bytes().checked_add(bytes)?)
     }
 
     /// Where 512-byte sector `sector` of a device whose sector 0 is at `self` lies.
     pub fn of_sector(self, sector: u64) -> Option<Self> {
-        self.add(sector.checked_mul(512)?)
+        self.checked_add(sector.checked_mul(512)?)
     }
 
     /// As `loff_t`.
@@ -85,7 +85,7 @@ pub fn check_window(offset: u64, sizelimit: u64) -> Result<FilePos, Refusal> {
     let start = FilePos::new(offset).ok_or(Refusal::Overflow("offset beyond 2^63 - 1"))?;
     if sizelimit != 0 {
         start
-            .add(sizelimit)
+            .checked_add(sizelimit)
             .ok_or(Refusal::Overflow("offset + sizelimit beyond 2^63 - 1"))?;
     }
     Ok(start)

@@ -102,7 +102,7 @@ impl<T: Completion> DirectIo<T> {
         // SAFETY: `iocb` is the first field of a `repr(C)` `DirectIo<T>` (caller's guarantee)
         // whose completion reference we now own.
         unsafe {
-            (*io).ret.store(ret as isize, Ordering::Relaxed);
+            (*io).ret.store(ret, Ordering::Relaxed);
             Self::put(io, 1);
         }
     }

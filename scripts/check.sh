@@ -83,11 +83,17 @@ fi
 export KDIR=$kdir RLOOP_KDIR=$kdir
 
 # --- 2. Builds --------------------------------------------------------------------
-say "building rloop.ko (scripts/module.sh)"
-if ! "$here/module.sh" >"$logs/module.log" 2>&1; then
+say "building rloop.ko with the kernel's Rust lints (scripts/module.sh, CLIPPY=1)"
+if ! RLOOP_CLIPPY=1 "$here/module.sh" >"$logs/module.log" 2>&1; then
 	show_log "$logs/module.log"
 	failed "build: rloop.ko (scripts/module.sh; log: $logs/module.log)"
 	summary
+fi
+# A warning, the compiler's or clippy's, fails the build too: fix it, or allow
+# it on its line with the reason.
+if grep -q 'warning:' "$logs/module.log"; then
+	grep -A8 'warning:' "$logs/module.log" | head -n 60 >&2
+	failed "build: rloop.ko has $(grep -c 'warning:' "$logs/module.log") warning(s) (log: $logs/module.log)"
 fi
 host_tests=0 shell_tests=0
 if [ -f tools/Cargo.toml ]; then

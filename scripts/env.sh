@@ -9,9 +9,10 @@
 : "${FSX_VERSION:=0.3.1}"
 : "${KRUSTC:=/usr/bin/rustc}"
 : "${KRUSTDOC:=/usr/bin/rustdoc}"
+: "${KCLIPPY:=/usr/bin/clippy-driver}"
 : "${BINDGEN:=$RLOOP_TOOLS/bin/bindgen}"
 : "${FSX:=$RLOOP_TOOLS/bin/fsx}"
-export RLOOP_CACHE RLOOP_TOOLS BINDGEN_VERSION FSX_VERSION KRUSTC KRUSTDOC BINDGEN FSX
+export RLOOP_CACHE RLOOP_TOOLS BINDGEN_VERSION FSX_VERSION KRUSTC KRUSTDOC KCLIPPY BINDGEN FSX
 . "$(dirname "${BASH_SOURCE[0]}")/kernels.sh"
 : "${RUST_LIB_SRC:=$(dpkg -L rust-web-src 2>/dev/null | grep -m1 -x '/usr/src/rustc-[^/]*/library' || true)}"
 export RUST_LIB_SRC

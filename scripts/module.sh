@@ -75,5 +75,9 @@ if grep -qx 'CONFIG_CC_IS_CLANG=y' "$config"; then
 		exit 1
 	fi
 fi
-make -C "$KDIR" M="$src" "${llvm[@]}" RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" BINDGEN="$BINDGEN" \
-	RUST_LIB_SRC="$RUST_LIB_SRC" "${@:-modules}" >&2
+# RLOOP_CLIPPY=1 (check.sh sets it) compiles the crate with the kernel's Rust
+# lints (CLIPPY=1), through the clippy of the same toolchain.
+clippy=()
+[ "${RLOOP_CLIPPY:-0}" != 1 ] || clippy=(CLIPPY=1 CLIPPY_DRIVER="$KCLIPPY")
+make -C "$KDIR" M="$src" "${llvm[@]}" "${clippy[@]}" RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" \
+	BINDGEN="$BINDGEN" RUST_LIB_SRC="$RUST_LIB_SRC" "${@:-modules}" >&2

@@ -33,7 +33,7 @@ fi
 
 packages=(
 	# kernel + module build (6.12's source is a package; 7.3's is fetched below)
-	rustc-web rust-web-src clang lld llvm libclang-dev linux-source-6.12
+	rustc-web rust-web-src rust-web-clippy clang lld llvm libclang-dev linux-source-6.12
 	make bc flex bison libelf-dev libssl-dev cpio xz-utils python3 rsync
 	# VM (qemu-system-x86 comes from backports, see below)
 	kmod
