@@ -11,7 +11,7 @@
 #![allow(improper_ctypes)]
 
 use kernel::bindings;
-use kernel::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
+use kernel::ffi::{c_char, c_int, c_uint, c_void};
 
 /// `struct miscdevice`, [`include/linux/miscdevice.h`](srctree/include/linux/miscdevice.h),
 /// which 6.12's bindings lack: only `rloop_helpers.c` sees its fields.
@@ -77,15 +77,28 @@ extern "C" {
     /// `bdev_logical_block_size()`, [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h).
     pub(crate) fn rloop_helper_bdev_logical_block_size(bdev: *mut bindings::block_device)
         -> c_uint;
-    /// `bdev_nonrot()`, [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h).
+    /// `bdev_nonrot()` (6.12) or `!bdev_rot()` (7.x),
+    /// [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h).
     pub(crate) fn rloop_helper_bdev_nonrot(bdev: *mut bindings::block_device) -> bool;
+    /// The bytes of the current bvec entry an iterator has done: `bi_bvec_done` (6.12) or
+    /// `bi_offset` (7.x), [`include/linux/bvec.h`](srctree/include/linux/bvec.h).
+    pub(crate) fn rloop_helper_bvec_iter_offset(iter: *const bindings::bvec_iter) -> c_uint;
     /// Whether the device's queue has `BLK_FEAT_POLL` (`bdev_get_queue()`,
     /// [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h)).
     pub(crate) fn rloop_helper_bdev_can_poll(bdev: *mut bindings::block_device) -> bool;
     /// `init_completion()`, [`include/linux/completion.h`](srctree/include/linux/completion.h).
     pub(crate) fn rloop_helper_init_completion(x: *mut bindings::completion);
+    /// `alloc_workqueue("%s", flags, 0, name)`, a macro in 7.x,
+    /// [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h).
+    pub(crate) fn rloop_helper_alloc_workqueue(
+        name: *const c_char,
+        flags: c_uint,
+    ) -> *mut bindings::workqueue_struct;
     /// `file_inode()`, [`include/linux/fs.h`](srctree/include/linux/fs.h).
     pub(crate) fn rloop_helper_file_inode(file: *const bindings::file) -> *mut bindings::inode;
+    /// `&file->f_path`, in an anonymous union in 7.x,
+    /// [`include/linux/fs.h`](srctree/include/linux/fs.h).
+    pub(crate) fn rloop_helper_file_path(file: *const bindings::file) -> *const bindings::path;
     /// `kiocb_start_write()`, [`include/linux/fs.h`](srctree/include/linux/fs.h).
     pub(crate) fn rloop_helper_kiocb_start_write(iocb: *mut bindings::kiocb);
     /// `kiocb_end_write()`, [`include/linux/fs.h`](srctree/include/linux/fs.h).
@@ -140,14 +153,6 @@ extern "C" {
     pub(crate) fn rloop_helper_need_resched() -> bool;
     /// `cpu_relax()`, [`arch/x86/include/asm/vdso/processor.h`](srctree/arch/x86/include/asm/vdso/processor.h).
     pub(crate) fn rloop_helper_cpu_relax();
-    /// `spin_lock_irqsave()`, returning the flags,
-    /// [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h).
-    pub(crate) fn rloop_helper_spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong;
-    /// `spin_unlock_irqrestore()`, [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h).
-    pub(crate) fn rloop_helper_spin_unlock_irqrestore(
-        lock: *mut bindings::spinlock_t,
-        flags: c_ulong,
-    );
     /// The `poll_us` module parameter (`rloop_params.c`).
     pub(crate) fn rloop_param_poll_us() -> c_uint;
     /// `single_task_running()`, [`kernel/sched/core.c`](srctree/kernel/sched/core.c): an

@@ -45,7 +45,6 @@ use rloop_uapi::{RLOOP_FLAG_AUTOCLEAR, RLOOP_FLAG_PARTSCAN};
 module! {
     type: RloopModule,
     name: "rloop",
-    author: "rloop developers",
     description: "Loop-style block device doing direct I/O on a backing file",
     license: "GPL",
     // As loop's MODULE_ALIAS_MISCDEV and "devname:loop-control": the node exists from boot

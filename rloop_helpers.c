@@ -6,6 +6,11 @@
  * it. The Rust declarations are in `helpers.rs`.
  *
  * Sorted by header.
+ *
+ * The same source serves every kernel rloop builds for (6.12 and 7.x):
+ * where the C differs between them, the helper takes either spelling,
+ * chosen by a macro only the newer headers define (or LINUX_VERSION_CODE
+ * where there is none), so that the Rust side calls one function.
  */
 
 #include <linux/bio.h>
@@ -22,6 +27,8 @@
 #include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/uio.h>
+#include <linux/version.h>
+#include <linux/workqueue.h>
 
 /* <linux/bio.h>, <linux/bvec.h> */
 
@@ -79,7 +86,24 @@ unsigned int rloop_helper_bdev_logical_block_size(struct block_device *bdev)
 
 bool rloop_helper_bdev_nonrot(struct block_device *bdev)
 {
+#ifdef blk_queue_rot /* 7.x: bdev_nonrot() became bdev_rot() */
+	return !bdev_rot(bdev);
+#else
 	return bdev_nonrot(bdev);
+#endif
+}
+
+/*
+ * The current offset into the bvec entry the iterator is at:
+ * bi_bvec_done in 6.12, bi_offset in 7.x.
+ */
+unsigned int rloop_helper_bvec_iter_offset(const struct bvec_iter *iter)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+	return iter->bi_offset;
+#else
+	return iter->bi_bvec_done;
+#endif
 }
 
 bool rloop_helper_bdev_can_poll(struct block_device *bdev)
@@ -99,6 +123,12 @@ void rloop_helper_init_completion(struct completion *x)
 struct inode *rloop_helper_file_inode(const struct file *file)
 {
 	return file_inode(file);
+}
+
+/* In 7.x f_path sits in an anonymous union, which bindgen names. */
+const struct path *rloop_helper_file_path(const struct file *file)
+{
+	return &file->f_path;
 }
 
 void rloop_helper_kiocb_start_write(struct kiocb *iocb)
@@ -273,4 +303,12 @@ unsigned long rloop_helper_spin_lock_irqsave(spinlock_t *lock)
 void rloop_helper_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
 {
 	spin_unlock_irqrestore(lock, flags);
+}
+
+/* <linux/workqueue.h>: a macro over alloc_workqueue_noprof() in 7.x. */
+
+struct workqueue_struct *rloop_helper_alloc_workqueue(const char *name,
+						      unsigned int flags)
+{
+	return alloc_workqueue("%s", flags, 0, name);
 }

@@ -11,7 +11,7 @@
 
 use crate::backing::{BackingFile, DioAlign, FileKind};
 use crate::block::{DiskRef, OpenMode};
-use crate::kernel_extras::{capable_sys_admin, eoverflow, ControlOps};
+use crate::kernel_extras::{capable_sys_admin, eoverflow, user_slice, ControlOps};
 use crate::rloop_bio::RloopDisk;
 use crate::rloop_rules::{self, FilePos, Refusal};
 use crate::rloop_uapi::{
@@ -25,7 +25,6 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*,
     sync::Arc,
-    uaccess::UserSlice,
 };
 
 // The commands, encoded by this architecture's `_IOC()`.
@@ -77,7 +76,7 @@ impl ControlOps for Control {
 /// hold on it.
 fn create(registry: &Arc<Registry>, arg: usize) -> Result<i32> {
     let (mut reader, mut writer) =
-        UserSlice::new(arg, core::mem::size_of::<RloopConfig>()).reader_writer();
+        user_slice(arg, core::mem::size_of::<RloopConfig>()).reader_writer();
     let mut config: RloopConfig = reader.read()?;
     let offset = check_config(&config)?;
     let file = BackingFile::from_fd(config.fd)?;

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * rloop's module parameters. The `module!` macro of 6.12's kernel crate
- * takes none, so they are declared here, the C way, and read from Rust
- * through one function each.
+ * takes none (7.x's takes only read-only ones), so they are declared here,
+ * the C way, and read from Rust through one function each. The author is
+ * declared here too: `module!` spells that key differently in 6.12
+ * (`author`) and 7.x (`authors`).
  */
 
 #include <linux/compiler.h>
+#include <linux/module.h>
 #include <linux/moduleparam.h>
+
+MODULE_AUTHOR("rloop developers");
 
 /*
  * The cap of a worker's polling window, in microseconds, that a new device

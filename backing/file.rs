@@ -8,8 +8,9 @@
 
 use crate::bindings_ext::{
     rloop_helper_bdev_can_poll, rloop_helper_bdev_logical_block_size, rloop_helper_bdev_nonrot,
-    rloop_helper_bdev_nr_sectors, rloop_helper_file_inode, FALLOC_FL_KEEP_SIZE,
-    FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, FMODE_CAN_ODIRECT, FMODE_READ, FMODE_WRITE,
+    rloop_helper_bdev_nr_sectors, rloop_helper_file_inode, rloop_helper_file_path,
+    FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, FMODE_CAN_ODIRECT, FMODE_READ,
+    FMODE_WRITE,
 };
 use crate::kernel_extras::OwnedFile;
 use crate::rloop_rules::FilePos;
@@ -19,7 +20,6 @@ use kernel::{
     error::{from_err_ptr, to_result},
     ffi::{c_char, c_int, c_uint},
     prelude::*,
-    str::CStr,
 };
 
 /// The kinds of file a backing file can be.
@@ -191,7 +191,7 @@ impl BackingFile {
         // SAFETY: The file and its path are live; `st` is a `kstat` to fill.
         to_result(unsafe {
             bindings::vfs_getattr(
-                &raw const (*self.as_raw()).f_path,
+                rloop_helper_file_path(self.as_raw()),
                 &mut st,
                 bindings::STATX_BASIC_STATS | bindings::STATX_DIOALIGN,
                 bindings::AT_STATX_SYNC_AS_STAT,
@@ -249,14 +249,19 @@ impl BackingFile {
         // SAFETY: `dst` has `room` writable bytes; the file's path is live.
         let p = from_err_ptr(unsafe {
             bindings::d_path(
-                &raw const (*self.as_raw()).f_path,
+                rloop_helper_file_path(self.as_raw()),
                 dst.cast::<c_char>(),
                 room,
             )
         })?;
-        // `d_path` builds the name at the end of the buffer, NUL-terminated.
-        // SAFETY: `p` points into `buf` and the NUL-terminated name ends inside it.
-        let n = unsafe { CStr::from_char_ptr(p) }.len();
+        // `d_path` builds the name at the end of the buffer: its NUL is the buffer's last
+        // byte, so the name is what lies between `p` and that.
+        let start = (p as usize).checked_sub(dst as usize).ok_or(EINVAL)?;
+        let n = buf
+            .len()
+            .checked_sub(start)
+            .and_then(|r| r.checked_sub(1))
+            .ok_or(EINVAL)?;
         // SAFETY: Both ranges are inside `buf`; `ptr::copy` allows them to overlap.
         unsafe { ptr::copy(p.cast::<u8>(), dst, n) };
         Ok(n)

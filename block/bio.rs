@@ -9,8 +9,8 @@
 use super::gen_disk::{DiskHold, DiskRef, DiskShared, Operations};
 use crate::bindings_ext::{
     rloop_helper_bio_advance_iter_single, rloop_helper_bio_blkcg_css, rloop_helper_bio_iter_bvec,
-    rloop_helper_bio_op, rloop_helper_blkcg_root_css, BLK_STS_IOERR, BLK_STS_NOTSUPP, BLK_STS_OK,
-    REQ_FUA, REQ_NOUNMAP, REQ_POLLED, REQ_PREFLUSH,
+    rloop_helper_bio_op, rloop_helper_blkcg_root_css, rloop_helper_bvec_iter_offset, BLK_STS_IOERR,
+    BLK_STS_NOTSUPP, BLK_STS_OK, REQ_FUA, REQ_NOUNMAP, REQ_POLLED, REQ_PREFLUSH,
 };
 use core::{
     marker::PhantomData,
@@ -231,7 +231,7 @@ impl<T: Operations> Bio<T> {
             let iter = (*raw).bi_iter;
             (
                 (*raw).bi_io_vec.add(iter.bi_idx as usize).cast_const(),
-                iter.bi_bvec_done as usize,
+                rloop_helper_bvec_iter_offset(&iter) as usize,
                 iter.bi_size as usize,
             )
         };

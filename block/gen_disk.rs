@@ -15,7 +15,7 @@ use crate::bindings_ext::{
     BLK_FEAT_FUA, BLK_FEAT_IO_STAT, BLK_FEAT_NOWAIT, BLK_FEAT_POLL, BLK_FEAT_WRITE_CACHE,
     BLK_OPEN_READ, BLK_OPEN_WRITE,
 };
-use crate::kernel_extras::OwnedFile;
+use crate::kernel_extras::{compat::lock_class_ptr, OwnedFile};
 use core::{
     fmt::{self, Write},
     marker::PhantomData,
@@ -30,7 +30,6 @@ use kernel::{
     ffi::{c_int, c_uint, c_ulong, c_void},
     prelude::*,
     static_lock_class,
-    sync::LockClassKey,
     types::{Opaque, ScopeGuard},
 };
 
@@ -189,7 +188,7 @@ impl<T: Operations> DiskShared<T> {
             // SAFETY: The count reached zero, which only the waiter in `GenDisk::drop` can
             // follow; it keeps the `DiskShared` until `complete` has released the
             // completion's lock (`wait_for_completion` takes it before returning).
-            unsafe { bindings::complete(Opaque::raw_get(&raw const (*this.as_ptr()).drained)) };
+            unsafe { bindings::complete((*this.as_ptr()).drained.get()) };
         }
     }
 }
@@ -288,14 +287,13 @@ impl<T: Operations> DiskRef<'_, T> {
     /// queue waits only for `submit_bio` calls in progress, never for the bios we hold.
     fn update_limits(&self, f: impl FnOnce(&mut bindings::queue_limits)) -> Result {
         // SAFETY: The disk and its queue are live. `queue_limits_start_update` takes
-        // `limits_lock`, which `queue_limits_commit_update` releases whatever it returns.
+        // `limits_lock`, which `queue_limits_commit_update_frozen` releases whatever it
+        // returns, after freezing the queue for the commit and unfreezing it.
         unsafe {
             let q = (*self.raw()).queue;
-            bindings::blk_mq_freeze_queue(q);
-            let _unfreeze = ScopeGuard::new(|| bindings::blk_mq_unfreeze_queue(q));
             let mut lim = rloop_helper_queue_limits_start_update(q);
             f(&mut lim);
-            to_result(bindings::queue_limits_commit_update(q, &mut lim))
+            to_result(bindings::queue_limits_commit_update_frozen(q, &mut lim))
         }
     }
 }
@@ -467,13 +465,6 @@ impl GenDiskBuilder {
     }
 }
 
-/// The C key behind a `LockClassKey`, whose `as_ptr` is crate-private in 6.12.
-fn lock_class_ptr(key: &'static LockClassKey) -> *mut bindings::lock_class_key {
-    // `LockClassKey` is a `repr(transparent)` wrapper of `Opaque<lock_class_key>`, itself a
-    // transparent `UnsafeCell`: the address of the one is the address of the other.
-    ptr::from_ref(key).cast_mut().cast()
-}
-
 /// Writes `name` NUL-terminated into `dst`; `EINVAL` if it does not fit.
 fn write_disk_name(dst: &mut [kernel::ffi::c_char], name: fmt::Arguments<'_>) -> Result {
     struct Writer<'a> {
@@ -550,11 +541,7 @@ impl<T: Operations> Drop for GenDisk<T> {
         let left = unsafe { (*shared.as_ptr()).inflight.fetch_sub(1, Ordering::AcqRel) };
         if left != 1 {
             // SAFETY: `drained` is initialised and completed by the last `put`.
-            unsafe {
-                bindings::wait_for_completion(Opaque::raw_get(
-                    &raw const (*shared.as_ptr()).drained,
-                ))
-            };
+            unsafe { bindings::wait_for_completion((*shared.as_ptr()).drained.get()) };
         }
         // SAFETY: No bio of the disk is left; this drops the reference `build` got.
         unsafe { bindings::put_disk(disk) };
@@ -661,7 +648,7 @@ unsafe extern "C" fn ioctl_callback<T: Operations>(
             DiskRef::<T>::from_raw(disk),
         )
     };
-    match T::ioctl(data, disk, OpenMode(mode), cmd, arg as usize) {
+    match T::ioctl(data, disk, OpenMode(mode), cmd, arg) {
         Ok(v) => v,
         Err(e) => e.to_errno(),
     }
@@ -676,6 +663,10 @@ type PollBioFn =
 /// Called by `bio_poll()` for a bio it found on a `GenDisk<T>`, with that disk's queue entered
 /// and, if the bio may have ended, under `rcu_read_lock()` (`iocb_bio_iopoll()`), so that its
 /// `bi_bdev` and that device's disk are live for the call.
+#[allow(
+    clippy::incompatible_msrv,
+    reason = "6.12 declares rustc 1.78, but rloop needs 1.85 on every kernel (fn_addr_eq)"
+)]
 unsafe extern "C" fn poll_bio_callback<T: Operations>(
     bio: *mut bindings::bio,
     iob: *mut bindings::io_comp_batch,

@@ -7,6 +7,7 @@
 //! C header: [`include/linux/sysfs.h`](srctree/include/linux/sysfs.h).
 
 use super::gen_disk::{DiskShared, Operations};
+use crate::kernel_extras::compat::{cstr_ptr, set_dev_attr_callbacks, set_group_attrs};
 use core::{fmt, marker::PhantomData, ptr};
 use kernel::{bindings, ffi::c_char, prelude::*, str::CStr};
 
@@ -73,10 +74,10 @@ impl<T: Operations> Attribute<T> {
         // SAFETY: `device_attribute` is plain data for which all zeroes is valid (no
         // callbacks, null name and lockdep key).
         let mut attr: bindings::device_attribute = unsafe { core::mem::zeroed() };
-        attr.attr.name = name.as_char_ptr();
+        attr.attr.name = cstr_ptr(name);
         attr.attr.mode = 0o444;
         // INVARIANT: Set here; `store` is `None`.
-        attr.show = Some(show_callback::<T>);
+        set_dev_attr_callbacks(&mut attr, Some(show_callback::<T>), None);
         Self {
             attr,
             show,
@@ -90,7 +91,11 @@ impl<T: Operations> Attribute<T> {
         let mut this = Self::new(name, show);
         this.attr.attr.mode = 0o644;
         // INVARIANT: `store` is `Some`, and so is the callback.
-        this.attr.store = Some(store_callback::<T>);
+        set_dev_attr_callbacks(
+            &mut this.attr,
+            Some(show_callback::<T>),
+            Some(store_callback::<T>),
+        );
         this.store = Some(store);
         this
     }
@@ -142,8 +147,8 @@ impl<T: Operations> AttributeGroup<T> {
     ) -> Self {
         // SAFETY: `attribute_group` is plain data for which all zeroes is valid.
         let mut group: bindings::attribute_group = unsafe { core::mem::zeroed() };
-        group.name = name.as_char_ptr();
-        group.attrs = ptr::from_ref(list).cast_mut().cast();
+        group.name = cstr_ptr(name);
+        set_group_attrs(&mut group, ptr::from_ref(list).cast_mut().cast());
         Self {
             group,
             _p: PhantomData,

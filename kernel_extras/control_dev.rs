@@ -8,6 +8,7 @@
 //!
 //! C header: [`include/linux/miscdevice.h`](srctree/include/linux/miscdevice.h).
 
+use super::compat::COMPAT_PTR_IOCTL;
 use crate::bindings_ext::{miscdevice, rloop_helper_misc_deregister, rloop_helper_misc_register};
 use core::{
     marker::PhantomData,
@@ -61,7 +62,7 @@ impl<T: ControlOps> ControlFops<T> {
         // The module stays loaded while the node is open.
         owner: &raw mut bindings::__this_module,
         unlocked_ioctl: Some(control_ioctl_callback::<T>),
-        compat_ioctl: Some(bindings::compat_ptr_ioctl),
+        compat_ioctl: COMPAT_PTR_IOCTL,
         llseek: Some(bindings::noop_llseek),
         // SAFETY: All zeroes is "no callback" for the remaining members.
         ..unsafe { core::mem::zeroed() }
@@ -80,7 +81,7 @@ impl<T: ControlOps> ControlDev<T> {
         if CONTROL_DATA
             .compare_exchange(
                 ptr::null_mut(),
-                data as *mut c_void,
+                data.cast::<c_void>(),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             )
@@ -111,7 +112,9 @@ impl<T: ControlOps> Drop for ControlDev<T> {
         // node would pin the module, so its exit (the only drop site) could not run.
         unsafe {
             rloop_helper_misc_deregister(self.misc.as_ptr());
-            let data = CONTROL_DATA.swap(ptr::null_mut(), Ordering::AcqRel) as *mut T::Data;
+            let data = CONTROL_DATA
+                .swap(ptr::null_mut(), Ordering::AcqRel)
+                .cast::<T::Data>();
             drop(KBox::from_raw(data));
         }
     }
@@ -131,7 +134,7 @@ unsafe extern "C" fn control_ioctl_callback<T: ControlOps>(
     }
     // SAFETY: `CONTROL_DATA` holds the live `ControlDev<T>`'s data (see its `Drop`).
     let data = unsafe { &*data };
-    match T::ioctl(data, cmd, arg as usize) {
+    match T::ioctl(data, cmd, arg) {
         Ok(v) => v as c_long,
         Err(e) => e.to_errno() as c_long,
     }

@@ -2,32 +2,30 @@
 
 //! A spinlock taken with interrupts off (`spin_lock_irqsave`), which 6.12's kernel crate
 //! lacks: for data that interrupt context touches too. It plugs into the crate's generic
-//! [`Lock`], as `kernel::sync::lock::spinlock` does, so guards work the same way.
+//! [`Lock`], as `kernel::sync::lock::spinlock` does, so guards work the same way. Built for
+//! 6.12 only (`compat.rs`): 7.x has `kernel::sync::SpinLockIrq`.
 //!
 //! C header: [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h).
 
-use crate::bindings_ext::{rloop_helper_spin_lock_irqsave, rloop_helper_spin_unlock_irqrestore};
 use kernel::{
     bindings,
     ffi::{c_char, c_ulong},
     sync::lock::{Backend, Lock},
 };
 
+// Declared here rather than in `bindings_ext.rs`: only this backend, which 7.x does not
+// build, calls them.
+extern "C" {
+    /// `spin_lock_irqsave()`, returning the flags,
+    /// [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h) (`rloop_helpers.c`).
+    fn rloop_helper_spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong;
+    /// `spin_unlock_irqrestore()`, [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h)
+    /// (`rloop_helpers.c`).
+    fn rloop_helper_spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong);
+}
+
 /// A spinlock whose holder runs with local interrupts off.
 pub(crate) type IrqSpinLock<T> = Lock<T, IrqSpinLockBackend>;
-
-/// Creates an [`IrqSpinLock`] initialiser with a lockdep class of its own, as
-/// `kernel::new_spinlock!` does.
-macro_rules! new_irq_spinlock {
-    ($inner:expr $(, $name:literal)? $(,)?) => {
-        $crate::kernel_extras::IrqSpinLock::new(
-            $inner,
-            ::kernel::optional_name!($($name)?),
-            ::kernel::static_lock_class!(),
-        )
-    };
-}
-pub(crate) use new_irq_spinlock;
 
 /// The [`Backend`] of [`IrqSpinLock`]: `spin_lock_irqsave` and `spin_unlock_irqrestore`.
 pub(crate) struct IrqSpinLockBackend;

@@ -7,25 +7,21 @@
 
 #![allow(unsafe_code)]
 
+pub(crate) mod compat;
 mod control_dev;
-mod irq_spinlock;
 mod owned_file;
 mod task_scope;
 mod workqueue;
 
+pub(crate) use compat::{new_irq_spinlock, user_slice, IrqSpinLock};
 pub(crate) use control_dev::{ControlDev, ControlOps};
-pub(crate) use irq_spinlock::{new_irq_spinlock, IrqSpinLock};
 pub(crate) use owned_file::OwnedFile;
 pub(crate) use task_scope::{CgroupScope, IoWorkerScope};
 pub(crate) use workqueue::Workqueue;
 
 use crate::rloop_uapi::RloopConfig;
-use kernel::{
-    bindings,
-    error::Error,
-    ffi::c_int,
-    types::{AsBytes, FromBytes},
-};
+use compat::{AsBytes, FromBytes};
+use kernel::{bindings, error::Error, ffi::c_int};
 
 // SAFETY: `RloopConfig` is `repr(C)` and made only of integers, with no padding (its size is
 // asserted in the uAPI file), so every bit pattern is a valid value.
@@ -97,6 +93,8 @@ pub(crate) fn param_poll_us() -> u32 {
 
 /// Nanoseconds of `CLOCK_MONOTONIC` (`ktime_get()`).
 pub(crate) fn now_ns() -> u64 {
+    // SAFETY: Reads the monotonic clock; no state.
+    let ns = unsafe { bindings::ktime_get() };
     // Monotonic time since boot is never negative.
-    kernel::time::Ktime::ktime_get().to_ns().unsigned_abs()
+    ns.unsigned_abs()
 }

@@ -5,8 +5,9 @@
 //!
 //! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h).
 
+use crate::bindings_ext::rloop_helper_alloc_workqueue;
 use core::{fmt, ptr::NonNull};
-use kernel::{bindings, c_str, ffi::c_uint, prelude::*, str::CString, workqueue::Queue};
+use kernel::{bindings, ffi::c_uint, prelude::*, str::CString, workqueue::Queue};
 
 /// A workqueue made by `alloc_workqueue`.
 ///
@@ -35,16 +36,8 @@ impl Workqueue {
         let flags = bindings::wq_flags_WQ_MEM_RECLAIM
             | bindings::wq_flags_WQ_UNBOUND
             | bindings::wq_flags_WQ_FREEZABLE;
-        // SAFETY: The format is `"%s"` with one string argument, `name`, which
-        // `alloc_workqueue` copies.
-        let wq = unsafe {
-            bindings::alloc_workqueue(
-                c_str!("%s").as_char_ptr(),
-                flags as c_uint,
-                0,
-                name.as_char_ptr(),
-            )
-        };
+        // SAFETY: `name` is a C string, which `alloc_workqueue` copies.
+        let wq = unsafe { rloop_helper_alloc_workqueue(name.as_char_ptr(), flags as c_uint) };
         // INVARIANT: A non-null return is a live workqueue.
         Ok(Self {
             wq: NonNull::new(wq).ok_or(ENOMEM)?,
