@@ -2,7 +2,9 @@
 # `make bench`: rloop against the raw file and the in-tree loop driver, on a
 # non-debug kernel, one VM boot per backing (virtio, nullb). Results:
 # out/bench/<date>/ (fio JSON, summary.json, bench.md, bench.svg); the
-# latest is also copied to bench/results/.
+# latest is also copied to bench/results/. RLOOP_KERNEL=7.3 (make bench
+# KERNEL=7.3) runs on 7.3's bench kernel: out/bench/<date>-7.3/, copied to
+# bench/results/7.3/, beside 6.12's.
 #
 # RLOOP_BENCH_RUNTIME (s per job, default 5), RLOOP_BENCH_REPS (default 5) and
 # RLOOP_BENCH_BACKINGS (default "virtio nullb") tune it; RLOOP_BENCH_PROFILES
@@ -60,6 +62,11 @@ say "backings: $backings; $reps repetitions, ${runtime} s per job;" \
 "$here/setup.sh" >&2
 kdir=$("$here/kernel.sh" bench)
 run=$top/out/bench/$(date +%Y%m%d-%H%M%S)
+results=bench/results
+if [ "$RLOOP_KERNEL" != 6.12 ]; then
+	run+=-$RLOOP_KERNEL
+	results+=/$RLOOP_KERNEL
+fi
 mod=$run/module
 mkdir -p "$mod"
 start=$SECONDS
@@ -92,7 +99,7 @@ for backing in $backings; do
 done
 
 python3 bench/report.py "$run"
-mkdir -p bench/results
-cp "$run/summary.json" "$run/bench.md" "$run/bench.svg" bench/results/
-say "results: $run (copied to bench/results/); $((SECONDS - start)) s, estimated $est s"
+mkdir -p "$results"
+cp "$run/summary.json" "$run/bench.md" "$run/bench.svg" "$results/"
+say "results: $run (copied to $results/); $((SECONDS - start)) s, estimated $est s"
 cat "$run/bench.md"
