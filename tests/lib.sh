@@ -216,9 +216,13 @@ block_devices() {
 	for b in /sys/block/*; do
 		name=${b##*/}
 		for p in "$@"; do
-			[[ $name =~ ^${p}[0-9]+$ ]] && { echo "$name"; break; }
+			if [[ $name =~ ^${p}[0-9]+$ ]]; then
+				echo "$name"
+				break
+			fi
 		done
 	done
+	return 0
 }
 
 # fail_disk DISK: from now on every bio to DISK fails (fail_make_request);
