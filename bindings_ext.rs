@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What `kernel::bindings` of 6.12 lacks: the functions of `rloop_helpers.c` (static inlines
+//! What `kernel::bindings` lacks (6.12's, and 7.x's where noted): the functions of `rloop_helpers.c` (static inlines
 //! wrapped in real functions) and the constants bindgen drops (macros with casts, or headers
 //! `bindings_helper.h` does not include). Each constant is defined here once, with its source.
 //!

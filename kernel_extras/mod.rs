@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Small pieces of the kernel the 6.12 kernel crate does not wrap and the driver needs: a
-//! workqueue it owns, the I/O worker's task scope, an interrupt-safe spinlock, CPU ids and
-//! what a polling loop asks of the scheduler, a few errnos, capabilities, module parameters
-//! and the control node.
+//! Small pieces of the kernel the kernel crate (6.12 or 7.x) does not wrap and the driver
+//! needs: a workqueue it owns, the I/O worker's task scope, an interrupt-safe spinlock, CPU
+//! ids and what a polling loop asks of the scheduler, a few errnos, capabilities, module
+//! parameters and the control node; and [`compat`], what is spelt differently for 6.12 and
+//! 7.x.
 
 #![allow(unsafe_code)]
 
@@ -30,12 +31,12 @@ unsafe impl FromBytes for RloopConfig {}
 // bytes are initialised.
 unsafe impl AsBytes for RloopConfig {}
 
-/// `EOPNOTSUPP`, which `kernel::error::code` lacks in 6.12.
+/// `EOPNOTSUPP`, which `kernel::error::code` lacks in 6.12 (7.x has it; this serves both).
 pub(crate) fn eopnotsupp() -> Error {
     Error::from_errno(-(bindings::EOPNOTSUPP as i32))
 }
 
-/// `EOVERFLOW`, which `kernel::error::code` lacks in 6.12.
+/// `EOVERFLOW`, which `kernel::error::code` lacks in 6.12 (7.x has it; this serves both).
 pub(crate) fn eoverflow() -> Error {
     Error::from_errno(-(bindings::EOVERFLOW as i32))
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A workqueue the driver allocates and owns (6.12's kernel crate only wraps the system
-//! ones).
+//! A workqueue the driver allocates and owns (the kernel crate, 6.12's and 7.3's, only wraps
+//! the system ones and borrowed queues).
 //!
 //! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h).
 
