@@ -222,7 +222,7 @@ for ((i = 0; i < nvm; i++)); do
 done
 notrun=()
 for name in "${names[@]}"; do
-	cat "${all_results[@]}" | grep -q "^[A-Z]* $name\(:.*\)\?$" || notrun+=("$name")
+	grep -q -h "^[A-Z]* $name\(:.*\)\?$" "${all_results[@]}" || notrun+=("$name")
 done
 [ ${#notrun[@]} -eq 0 ] || failed "vm: not run: ${notrun[*]}"
 summary

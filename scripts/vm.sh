@@ -287,11 +287,11 @@ fi
 if bad=$(grep -E "$RLOOP_KLOG_BAD" "$klog" | grep -vE 'rloop-(init|test): '); then
 	n=$(printf '%s\n' "$bad" | wc -l)
 	report "FAIL: the kernel log shows $n bad line(s) (full log: $klog):"
-	printf '%s\n' "$bad" | head -n 20 | sed 's/^/    /' >&2
+	head -n 20 <<<"$bad" | sed 's/^/    /' >&2
 	first=$(grep -nE "$RLOOP_KLOG_BAD" "$klog" | grep -vE 'rloop-(init|test): ' | head -n 1 | cut -d: -f1)
 	report "the first report:"
 	sed -n "$first,$((first + 40))p" "$klog" | sed 's/^/    /' >&2
-	result+=("klog $(printf '%s\n' "$bad" | head -n 1 | sed 's/^\[[^]]*\] *//')")
+	result+=("klog $(head -n 1 <<<"$bad" | sed 's/^\[[^]]*\] *//')")
 	[ "$final" -ne 0 ] || final=1
 fi
 if [ -s "$out/kmemleak.txt" ]; then
