@@ -3,25 +3,28 @@
 # (scripts/kernels.sh), one after the other: the host tests once, with the
 # first; the guest suite on each. Each kernel's lines are prefixed with its
 # name; the last line counts them all: "N passed, N failed[, N skipped]".
-# Exits non-zero if anything failed on any kernel.
+# Exits non-zero if anything failed on any kernel. CI (.ci/run) runs this.
 #
 # Usage: check-all.sh [NAME...]   (make check-all T="NAME...")
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
 . "$here/env.sh"
 
 np=0 nf=0 ns=0 host=1
 for k in "${RLOOP_KERNELS[@]}"; do
 	out=$(mktemp)
 	rc=0
-	RLOOP_KERNEL=$k RLOOP_HOST_TESTS=$host "$here/check.sh" "$@" | tee "$out" | sed "s/^/[$k] /" || rc=$?
-	last=$(tail -n 1 "$out")
+	RLOOP_HOST_TESTS=$host make -s --no-print-directory -C "$top" check KERNEL="$k" T="$*" 2>&1 |
+		tee "$out" | sed "s/^/[$k] /" || rc=$?
+	# (make adds its own error line after a failed check's summary.)
+	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1 || true)
 	rm -f "$out"
 	if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
 		np=$((np + BASH_REMATCH[1])) nf=$((nf + BASH_REMATCH[2])) ns=$((ns + ${BASH_REMATCH[4]:-0}))
-		[ "$rc" -eq 0 ] || [ "${BASH_REMATCH[2]}" -gt 0 ] || { echo "FAIL [$k] check.sh exited $rc"; nf=$((nf + 1)); }
+		[ "$rc" -eq 0 ] || [ "${BASH_REMATCH[2]}" -gt 0 ] || { echo "FAIL [$k] make check exited $rc"; nf=$((nf + 1)); }
 	else
-		echo "FAIL [$k] check.sh ended without its summary line (exit $rc)"
+		echo "FAIL [$k] make check ended without its summary line (exit $rc)"
 		nf=$((nf + 1))
 	fi
 	host=0
