@@ -92,7 +92,7 @@ fi
 # A warning, the compiler's or clippy's, fails the build too: fix it, or allow
 # it on its line with the reason.
 if grep -q 'warning:' "$logs/module.log"; then
-	grep -A8 'warning:' "$logs/module.log" | head -n 60 >&2
+	head -n 60 < <(grep -A8 'warning:' "$logs/module.log") >&2
 	failed "build: rloop.ko has $(grep -c 'warning:' "$logs/module.log") warning(s) (log: $logs/module.log)"
 fi
 host_tests=0 shell_tests=0
