@@ -80,9 +80,6 @@ extern "C" {
     /// `bdev_nonrot()` (6.12) or `!bdev_rot()` (7.x),
     /// [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h).
     pub(crate) fn rloop_helper_bdev_nonrot(bdev: *mut bindings::block_device) -> bool;
-    /// The bytes of the current bvec entry an iterator has done: `bi_bvec_done` (6.12) or
-    /// `bi_offset` (7.x), [`include/linux/bvec.h`](srctree/include/linux/bvec.h).
-    pub(crate) fn rloop_helper_bvec_iter_offset(iter: *const bindings::bvec_iter) -> c_uint;
     /// Whether the device's queue has `BLK_FEAT_POLL` (`bdev_get_queue()`,
     /// [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h)).
     pub(crate) fn rloop_helper_bdev_can_poll(bdev: *mut bindings::block_device) -> bool;

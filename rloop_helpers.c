@@ -9,8 +9,8 @@
  *
  * The same source serves every kernel rloop builds for (6.12 and 7.x):
  * where the C differs between them, the helper takes either spelling,
- * chosen by a macro only the newer headers define (or LINUX_VERSION_CODE
- * where there is none), so that the Rust side calls one function.
+ * chosen by a macro only the newer headers define, so that the Rust side
+ * calls one function.
  */
 
 #include <linux/bio.h>
@@ -27,7 +27,6 @@
 #include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/uio.h>
-#include <linux/version.h>
 #include <linux/workqueue.h>
 
 /* <linux/bio.h>, <linux/bvec.h> */
@@ -90,19 +89,6 @@ bool rloop_helper_bdev_nonrot(struct block_device *bdev)
 	return !bdev_rot(bdev);
 #else
 	return bdev_nonrot(bdev);
-#endif
-}
-
-/*
- * The current offset into the bvec entry the iterator is at:
- * bi_bvec_done in 6.12, bi_offset in 7.x.
- */
-unsigned int rloop_helper_bvec_iter_offset(const struct bvec_iter *iter)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
-	return iter->bi_offset;
-#else
-	return iter->bi_bvec_done;
 #endif
 }
 

@@ -9,9 +9,10 @@
 use super::gen_disk::{DiskHold, DiskRef, DiskShared, Operations};
 use crate::bindings_ext::{
     rloop_helper_bio_advance_iter_single, rloop_helper_bio_blkcg_css, rloop_helper_bio_iter_bvec,
-    rloop_helper_bio_op, rloop_helper_blkcg_root_css, rloop_helper_bvec_iter_offset, BLK_STS_IOERR,
-    BLK_STS_NOTSUPP, BLK_STS_OK, REQ_FUA, REQ_NOUNMAP, REQ_POLLED, REQ_PREFLUSH,
+    rloop_helper_bio_op, rloop_helper_blkcg_root_css, BLK_STS_IOERR, BLK_STS_NOTSUPP, BLK_STS_OK,
+    REQ_FUA, REQ_NOUNMAP, REQ_POLLED, REQ_PREFLUSH,
 };
+use crate::kernel_extras::compat::bvec_iter_done;
 use core::{
     marker::PhantomData,
     mem::ManuallyDrop,
@@ -231,7 +232,7 @@ impl<T: Operations> Bio<T> {
             let iter = (*raw).bi_iter;
             (
                 (*raw).bi_io_vec.add(iter.bi_idx as usize).cast_const(),
-                rloop_helper_bvec_iter_offset(&iter) as usize,
+                bvec_iter_done(&iter) as usize,
                 iter.bi_size as usize,
             )
         };

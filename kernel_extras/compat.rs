@@ -35,6 +35,16 @@ pub(crate) const fn cstr_ptr(s: &'static CStr) -> *const c_char {
     p
 }
 
+/// The bytes of the current bvec entry an iterator has done: `bi_bvec_done` in 6.12,
+/// `bi_offset` in 7.x. A field read, not a helper call: it runs for every bio.
+pub(crate) fn bvec_iter_done(iter: &bindings::bvec_iter) -> u32 {
+    #[cfg(not(rloop_kernel_7x))]
+    let done = iter.bi_bvec_done;
+    #[cfg(rloop_kernel_7x)]
+    let done = iter.bi_offset;
+    done
+}
+
 /// The type of `device_attribute.show`.
 pub(crate) type DevAttrShow = unsafe extern "C" fn(
     *mut bindings::device,

@@ -31,7 +31,6 @@ else
 	[ -f "$tarball" ] || { echo "kernel.sh: $tarball missing: run scripts/setup.sh (RLOOP_KERNEL=$RLOOP_KERNEL)" >&2; exit 1; }
 	srcver=$(ksrc_version)
 fi
-[ -f "$tarball" ] || { echo "kernel.sh: $tarball missing" >&2; exit 1; }
 srcname=$(basename "$tarball" .tar.xz)
 key=$({
 	echo "$srcver"
