@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Registers the module's sources with DKMS, which then builds and installs
-# rloop.ko for the running kernel and for every kernel installed later.
+# rloop.ko for the running kernel (or KERNELRELEASE, one installed but not
+# running) and for every kernel installed later.
 # Usage: dkms.sh add|remove   (as root)
+#
+# remove takes rloop out of DKMS for every kernel and deletes its sources
+# and the Rust metadata rebuilt for the kernels (/var/cache/rloop).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/on-error.sh"
@@ -13,15 +17,19 @@ case "${1:-add}" in
 add)
 	rm -rf "$src"
 	mkdir -p "$src"
-	# The module's sources only: what Kbuild reads.
-	(cd "$top" && cp -a --parents Kbuild dkms.conf ./*.rs ./*.c block backing kernel_extras uapi "$src/")
+	# The module's sources (what Kbuild reads) and the scripts dkms.conf runs.
+	(cd "$top" && cp -a --parents Kbuild dkms.conf ./*.rs ./*.c block backing kernel_extras uapi \
+		scripts/kbuild.sh scripts/kconfig.sh scripts/rust-headers.sh scripts/on-error.sh "$src/")
+	kernel=${KERNELRELEASE:-$(uname -r)}
 	dkms add -m rloop -v "$version"
-	dkms build -m rloop -v "$version"
-	dkms install -m rloop -v "$version"
+	dkms build -m rloop -v "$version" -k "$kernel"
+	dkms install -m rloop -v "$version" -k "$kernel"
 	;;
 remove)
 	dkms remove -m rloop -v "$version" --all || true
 	rm -rf "$src"
+	# POST_REMOVE deleted each kernel's copy; the directories may remain.
+	rmdir /var/cache/rloop/rust-headers /var/cache/rloop 2>/dev/null || true
 	;;
 *) echo "dkms.sh: unknown action '$1' (add or remove)" >&2; exit 2 ;;
 esac

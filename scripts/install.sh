@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what `make` built, or removes it. Usage: install.sh install|uninstall
 #
-#   rloop.ko       $DESTDIR/lib/modules/<its kernel>/updates/, then depmod
+#   rloop.ko       $DESTDIR/lib/modules/<its kernel>/updates/, then depmod;
+#                  not built here while DKMS has rloop (make dkms): DKMS
+#                  installs the module then, for every kernel
 #   rloopctl       $DESTDIR$PREFIX/bin/
 #   rloop.h        $DESTDIR$PREFIX/include/linux/
 #   60-rloop.rules $DESTDIR$UDEVRULESDIR/ (default /etc/udev/rules.d)
@@ -26,10 +28,18 @@ die() { say "$*"; exit 1; }
 ko=$top/rloop.ko
 ctl=$top/tools/target/release/rloopctl
 docs=$top/tools/target/docs
+dkms_rloop=
+! command -v dkms >/dev/null || dkms_rloop=$(dkms status -m rloop 2>/dev/null || true)
+with_ko=1
 if [ "$action" = install ]; then
-	for f in "$ko" "$ctl" "$docs/man8/rloopctl.8"; do
+	if [ ! -e "$ko" ] && [ -n "$dkms_rloop" ]; then
+		with_ko=0
+		say "rloop.ko: not built here, DKMS installs it (${dkms_rloop%%$'\n'*})"
+	fi
+	for f in "$ctl" "$docs/man8/rloopctl.8"; do
 		[ -e "$f" ] || die "$f is missing: run make first (as yourself, not root)"
 	done
+	[ "$with_ko" = 0 ] || [ -e "$ko" ] || die "$ko is missing: run make first (as yourself, not root)"
 fi
 # The kernel the module was built for, from the module itself.
 if [ -e "$ko" ]; then
@@ -41,8 +51,9 @@ moddir=$DESTDIR/lib/modules/$release/updates
 share=$DESTDIR$PREFIX/share
 
 # What goes where: "source destination mode".
-files=(
-	"$ko $moddir/rloop.ko 644"
+files=()
+[ "$with_ko" = 0 ] || files+=("$ko $moddir/rloop.ko 644")
+files+=(
 	"$ctl $DESTDIR$PREFIX/bin/rloopctl 755"
 	"$top/uapi/linux/rloop.h $DESTDIR$PREFIX/include/linux/rloop.h 644"
 	"$top/udev/60-rloop.rules $DESTDIR$UDEVRULESDIR/60-rloop.rules 644"

@@ -25,23 +25,12 @@ if [ "${1:-}" = --out ]; then
 fi
 
 # rust_tree DIR: DIR is a kernel build tree with Rust, or say what it lacks.
-rust_tree() {
-	local dir=$1 config
-	config=$dir/include/config/auto.conf
-	[ -f "$config" ] || config=$dir/.config
-	if [ ! -f "$config" ]; then
-		say "$dir has no kernel configuration: not a build tree"
-		return 1
-	fi
-	if ! grep -qx 'CONFIG_RUST=y' "$config"; then
-		say "$dir: the kernel is built without CONFIG_RUST; rloop is a Rust module and needs a kernel built with it"
-		return 1
-	fi
-	if [ ! -f "$dir/Module.symvers" ] || ! compgen -G "$dir/rust/libkernel.*" >/dev/null; then
-		say "$dir: CONFIG_RUST=y, but the tree lacks Module.symvers or the kernel crate (rust/libkernel.*): install the full build tree of that kernel"
-		return 1
-	fi
-}
+# (Its Rust metadata may be missing: kbuild.sh then rebuilds it.)
+rust_tree() (
+	. "$here/kconfig.sh"
+	kconfig_load "$1" || exit 1
+	[ -f "$1/Module.symvers" ] || { say "$1 has no Module.symvers: install the full build tree or headers of that kernel"; exit 1; }
+)
 
 if [ -z "${KDIR:-}" ]; then
 	running=/lib/modules/$(uname -r)/build
@@ -58,26 +47,11 @@ else
 	rust_tree "$KDIR" || exit 1
 fi
 
-# The C compiler and linker are the kernel's own, named by its config, never
-# a fixed LLVM=1: clang N is LLVM=1 if it is the default clang, else LLVM=-N
-# (6.12 here is built with 14, 7.3 with 19); a gcc-built kernel gets no LLVM.
-config=$KDIR/include/config/auto.conf
-[ -f "$config" ] || config=$KDIR/.config
-llvm=()
-if grep -qx 'CONFIG_CC_IS_CLANG=y' "$config"; then
-	major=$(($(sed -n 's/^CONFIG_CLANG_VERSION=//p' "$config") / 10000))
-	if [ "$(clang -dumpversion 2>/dev/null | cut -d. -f1)" = "$major" ]; then
-		llvm=(LLVM=1)
-	elif command -v "clang-$major" >/dev/null; then
-		llvm=(LLVM=-"$major")
-	else
-		say "$KDIR is built with clang $major, which is not installed (apt install clang-$major lld-$major llvm-$major)"
-		exit 1
-	fi
-fi
+# kbuild.sh takes the compilers from the kernel's config; the toolchain
+# env.sh names is the one it tries first.
 # RLOOP_CLIPPY=1 (check.sh sets it) compiles the crate with the kernel's Rust
 # lints (CLIPPY=1), through the clippy of the same toolchain.
 clippy=()
 [ "${RLOOP_CLIPPY:-0}" != 1 ] || clippy=(CLIPPY=1 CLIPPY_DRIVER="$KCLIPPY")
-make -C "$KDIR" M="$src" "${llvm[@]}" "${clippy[@]}" RUSTC="$KRUSTC" RUSTDOC="$KRUSTDOC" \
-	BINDGEN="$BINDGEN" RUST_LIB_SRC="$RUST_LIB_SRC" "${@:-modules}" >&2
+RUSTC=$KRUSTC BINDGEN=$BINDGEN RUST_LIB_SRC=$RUST_LIB_SRC \
+	"$here/kbuild.sh" --src "$src" "$KDIR" "${clippy[@]}" "${@:-modules}" >&2
