@@ -34,7 +34,17 @@ if [ "${1:-}" = --src ]; then
 fi
 kdir=${1:?usage: kbuild.sh [--src DIR] KDIR [make targets...]}
 shift
-[ $# -gt 0 ] || set -- modules
+# DKMS appends its own guess at the compiler to the make command (CC=clang
+# LD=ld.lld in 3.0, LLVM=1 in 3.2, when the kernel is clang-built): the
+# default clang, wrong for a kernel built with another. The config decides.
+targets=()
+for arg; do
+	case "$arg" in
+	CC=* | LD=* | LLVM=*) say "ignoring $arg (DKMS's guess): the compiler is the one the kernel's config names" ;;
+	*) targets+=("$arg") ;;
+	esac
+done
+[ ${#targets[@]} -gt 0 ] || targets=(modules)
 
 . "$here/kconfig.sh"
 kconfig_load "$kdir" || exit 1
@@ -44,7 +54,7 @@ make_args=()
 llvm=$(kconfig_llvm) || exit 1
 [ -z "$llvm" ] || make_args+=("$llvm")
 
-case " $* " in
+case " ${targets[*]} " in
 *" clean "*) ;; # cleaning compiles nothing: no Rust toolchain needed
 *)
 	rustc=$(find_rustc) || exit 1
@@ -55,4 +65,4 @@ case " $* " in
 	kdir=$("$here/rust-headers.sh" "$kdir")
 	;;
 esac
-exec make -C "$kdir" M="$src" "${make_args[@]}" "$@"
+exec make -C "$kdir" M="$src" "${make_args[@]}" "${targets[@]}"

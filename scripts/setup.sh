@@ -40,8 +40,10 @@ packages=(
 	# guest tests and benchmarks
 	fio xfsprogs e2fsprogs mdadm dmsetup util-linux stress-ng jq
 	python3-fusepy man-db
-	# host tests: the shell lint
-	shellcheck
+	# host tests: the shell lint, DKMS (it builds rloop from dkms.conf)
+	shellcheck dkms
+	# make check-debian: builds a Debian trixie system
+	mmdebstrap
 )
 # 7.3 wants LLVM 17 or newer: Debian 12 has 19 beside its default 14.
 [ "$RLOOP_KERNEL" != 7.3 ] || packages+=(clang-19 lld-19 llvm-19)
