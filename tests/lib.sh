@@ -270,13 +270,24 @@ cgroup_with() {
 # errfs_mount STORE: mount tests/errfs.py, a FUSE file system serving STORE
 # as MOUNTPOINT/disk, whose reads, writes or fsyncs fail or stall on request
 # (see there); print MOUNTPOINT. Unmounted at exit.
+# _rl_errfs_stop MNT PID: unmount errfs and wait for its daemon to exit, so
+# that its store file is closed before the file system under it unmounts.
+_rl_errfs_stop() {
+	local i
+	umount_if_mounted "$1"
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$2" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	fail "errfs (pid $2) did not exit after its unmount"
+}
 errfs_mount() {
 	local mnt i
 	[ -c /dev/fuse ] || fail "no /dev/fuse: the kernel lacks CONFIG_FUSE_FS"
 	/usr/bin/python3 -c 'import fusepy' 2>/dev/null || fail "no python3-fusepy (scripts/setup.sh installs it)"
 	mnt=$(scratch_dir)
 	/usr/bin/python3 "$RLOOP_TOP/tests/errfs.py" "$mnt" "$1" >/dev/null 2>"$RLOOP_TEST_TMP/errfs.log" &
-	on_exit umount_if_mounted "$mnt"
+	on_exit _rl_errfs_stop "$mnt" $!
 	for ((i = 0; i < 100; i++)); do
 		! mountpoint -q "$mnt" || break
 		sleep 0.1

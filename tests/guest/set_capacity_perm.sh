@@ -13,8 +13,9 @@ truncate -s 16M "$dir/backing"
 dev=$(rl_create "$dir/backing")
 # udev owns the modes of /dev nodes and resets them on every event for the
 # disk (add, and the change its watch sends after a writable close), so
-# the unprivileged user gets a private node of its own.
-nodes=$(mktemp -d)
+# the unprivileged user gets a private node of its own, on a tmpfs of the
+# test's (a distribution's /tmp is mounted nodev).
+nodes=$(scratch_dir tmpfs)
 chmod 755 "$nodes"
 node=$nodes/rloop
 read -r major minor < <(stat -c '%Hr %Lr' "$dev")

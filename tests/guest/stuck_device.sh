@@ -16,6 +16,9 @@ dir=$(scratch_dir /dev/mapper/rl_stuck xfs)
 fallocate -l 64M "$dir/backing"
 dd if=/dev/zero of="$dir/backing" bs=1M count=64 oflag=direct conv=notrunc status=none
 stuck=$(rl_create "$dir/backing")
+# udev's probe of the new device must be over before the disk hangs: else
+# it hangs holding the device open, and the writer's close is not the last.
+udevadm settle
 dmsetup suspend --noflush --nolockfs rl_stuck || fail "dmsetup suspend failed"
 on_exit dmsetup resume rl_stuck
 # A buffered writer: its last close flushes through rloop to the suspended
