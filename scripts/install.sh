@@ -81,9 +81,17 @@ install)
 	done
 	;;
 uninstall)
+	# The directories install -D made for these files go too once empty,
+	# up to the ones every system has.
+	keep=" $DESTDIR$PREFIX $DESTDIR$PREFIX/bin $DESTDIR$PREFIX/include $DESTDIR$PREFIX/share $share/man $DESTDIR$UDEVRULESDIR $DESTDIR/lib/modules/$release "
 	for f in "${files[@]}"; do
 		read -r _ dst _ <<<"$f"
 		[ ! -e "$dst" ] || { rm -f "$dst"; say "removed $dst"; }
+		dir=${dst%/*}
+		while [[ $keep != *" $dir "* ]] && [ "$dir" != / ] && rmdir "$dir" 2>/dev/null; do
+			say "removed $dir/"
+			dir=${dir%/*}
+		done
 	done
 	;;
 *) die "unknown action '$action' (install or uninstall)" ;;
