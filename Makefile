@@ -10,10 +10,14 @@
 #   sudo make install     module, rloopctl, header, udev rules, man pages and
 #                         completions (PREFIX=/usr/local, DESTDIR honoured)
 #   sudo make uninstall   removes what install installed
-#   sudo make dkms        registers the module with DKMS (dkms-remove undoes)
+#   sudo make dkms        registers the module with DKMS (dkms-remove undoes);
+#                         DKMS_KERNEL=<release> for an installed kernel that
+#                         is not the running one
 #   make run              boot the test kernel in QEMU and show rloop working
 #   make check            host unit tests and the guest test suite
 #   make check-all        make check on every kernel (6.12 and 7.3)
+#   sudo make check-debian  a Debian trixie system booting Debian's own 7.3
+#                         kernel in QEMU: rloop through DKMS, checked there
 #   make ... KERNEL=7.3   run, check, stress, bench and hops on 7.3
 #   make stress           the long variants (tests/stress/), under 30 min
 #   make bench            rloop vs the raw file vs loop, non-debug kernel
@@ -31,7 +35,7 @@ export RLOOP_KERNEL := $(KERNEL)
 endif
 
 .PHONY: all modules tools install uninstall dkms dkms-remove setup kernel run \
-	check check-all stress bench hops fmt fmtcheck clean
+	check check-all check-debian stress bench hops fmt fmtcheck clean
 
 all: modules tools
 
@@ -67,6 +71,9 @@ check:
 
 check-all:
 	@scripts/check-all.sh $(T)
+
+check-debian:
+	@scripts/debian.sh $(T)
 
 stress:
 	@RLOOP_SUITE=stress scripts/check.sh $(T)

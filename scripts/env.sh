@@ -16,3 +16,11 @@ export RLOOP_CACHE RLOOP_TOOLS BINDGEN_VERSION FSX_VERSION KRUSTC KRUSTDOC KCLIP
 . "$(dirname "${BASH_SOURCE[0]}")/kernels.sh"
 : "${RUST_LIB_SRC:=$(dpkg -L rust-web-src 2>/dev/null | grep -m1 -x '/usr/src/rustc-[^/]*/library' || true)}"
 export RUST_LIB_SRC
+
+# A kernel log line matching this fails a VM run (vm.sh, debian.sh) and, in
+# the guest runner, the test during which it appeared. Most lockdep reports
+# start with "WARNING:", a few with "INFO:"; DEBUG_ATOMIC_SLEEP and KASAN say
+# "BUG:"; Rust panics say "panicked at" before BUG(). (kmemleak's "N new suspected memory leaks" is
+# left out: the guest's own scan prints it, and the leaks it counts are
+# judged from the debugfs file, where boot-time ones can be told apart.)
+export RLOOP_KLOG_BAD='BUG:|WARNING:|Oops|kernel BUG at|Kernel panic|general protection fault|UBSAN:|KASAN:|KFENCE:|INFO: possible|INFO: trying to register non-static key|INFO: task .* blocked for more than|detected stalls? on CPU|panicked at|list_(add|del) corruption|refcount_t: '

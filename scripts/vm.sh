@@ -44,13 +44,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/env.sh"
 
-# A kernel log line matching this fails the run (and, in the guest runner, the
-# test during which it appeared). Most lockdep reports start with "WARNING:",
-# a few with "INFO:"; DEBUG_ATOMIC_SLEEP and KASAN say "BUG:"; Rust panics say
-# "panicked at" before BUG(). (kmemleak's "N new suspected memory leaks" is
-# left out: the guest's own scan prints it, and the leaks it counts are
-# judged from the debugfs file, where boot-time ones can be told apart.)
-RLOOP_KLOG_BAD='BUG:|WARNING:|Oops|kernel BUG at|Kernel panic|general protection fault|UBSAN:|KASAN:|KFENCE:|INFO: possible|INFO: trying to register non-static key|INFO: task .* blocked for more than|detected stalls? on CPU|panicked at|list_(add|del) corruption|refcount_t: '
+# RLOOP_KLOG_BAD (env.sh): the kernel log lines that fail a run.
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
 die() { echo "vm.sh: $*" >&2; exit 125; }
