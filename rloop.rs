@@ -109,16 +109,17 @@ struct OpenState {
 
 /// Why a device cannot be removed now.
 enum Busy {
-    /// Open, and not autoclear.
+    /// Open, and the removal refuses an open device.
     Open,
-    /// Open, autoclear: it goes on its last close.
+    /// Open, autoclear (now): it goes on its last close.
     OnLastClose,
 }
 
 /// What a removal does to a device that is open.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum IfOpen {
-    /// Refuse with `EBUSY` (`RLOOP_CTL_REMOVE`), unless it is autoclear already.
+    /// Refuse with `EBUSY` (`RLOOP_CTL_REMOVE`), autoclear or not: the caller asked for a
+    /// removal now, and the device stays. An autoclear one still goes on its last close.
     Refuse,
     /// Turn autoclear on: it goes on its last close (`RLOOP_CTL_DETACH`, as loop's
     /// `LOOP_CLR_FD`). A disk udev is still probing, or one just unmounted, is not
@@ -216,15 +217,14 @@ impl Device {
     fn begin_removal(&self, if_open: IfOpen) -> core::result::Result<(), Busy> {
         let mut state = self.state.lock();
         if state.openers > 0 {
-            if if_open == IfOpen::Autoclear && !state.autoclear {
+            if if_open == IfOpen::Refuse {
+                return Err(Busy::Open);
+            }
+            if !state.autoclear {
                 state.autoclear = true;
                 state.armed = true;
             }
-            return Err(if state.autoclear {
-                Busy::OnLastClose
-            } else {
-                Busy::Open
-            });
+            return Err(Busy::OnLastClose);
         }
         state.deleting = true;
         Ok(())

@@ -64,7 +64,8 @@ impl ControlOps for Control {
                 };
                 match registry.remove(index, if_open)? {
                     Removal::Done => Ok(0),
-                    Removal::OnLastClose => Ok(i32::from(cmd == RLOOP_CTL_DETACH)),
+                    // Only a detach leaves an open device to its last close.
+                    Removal::OnLastClose => Ok(1),
                 }
             }
             _ => Err(ENOTTY),
