@@ -358,10 +358,8 @@ impl Ctx {
             Err(e) => return Err(self.create_error(&name, e, o, bs)),
             // SAFETY: For an autoclear device the ioctl returns a new descriptor,
             // ours alone.
-            Ok(fd) if fd > 0 => {
-                Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
-            }
-            Ok(_) => None,
+            Ok(ret) => holder_fd(ret, o.autoclear)
+                .map(|fd| unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }),
         };
 
         let index = cfg.index;
@@ -570,6 +568,13 @@ pub fn find_line(d: &DeviceInfo) -> String {
     s
 }
 
+/// The holder descriptor in `RLOOP_CTL_CREATE`'s return value: with
+/// `RLOOP_FLAG_AUTOCLEAR` it is a new descriptor, whatever its number (0 for a
+/// process started with its standard input closed); without, the call returns 0.
+fn holder_fd(ret: i32, autoclear: bool) -> Option<std::os::fd::RawFd> {
+    autoclear.then_some(ret)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -595,6 +600,14 @@ mod tests {
         assert_eq!(o.flags(false), 4 | 8);
         assert_eq!(o.flags(true), 1 | 4 | 8);
         assert_eq!(CreateOptions::default().flags(false), 0);
+    }
+
+    #[test]
+    fn holder_fd_zero_is_a_descriptor() {
+        // A process started with its standard input closed gets 0 as the holder.
+        assert_eq!(holder_fd(0, true), Some(0));
+        assert_eq!(holder_fd(7, true), Some(7));
+        assert_eq!(holder_fd(0, false), None);
     }
 
     #[test]
