@@ -93,6 +93,8 @@ extern "C" {
     ) -> *mut bindings::workqueue_struct;
     /// `file_inode()`, [`include/linux/fs.h`](srctree/include/linux/fs.h).
     pub(crate) fn rloop_helper_file_inode(file: *const bindings::file) -> *mut bindings::inode;
+    /// `IS_APPEND()`, [`include/linux/fs.h`](srctree/include/linux/fs.h).
+    pub(crate) fn rloop_helper_inode_is_append(inode: *const bindings::inode) -> bool;
     /// `&file->f_path`, in an anonymous union in 7.x,
     /// [`include/linux/fs.h`](srctree/include/linux/fs.h).
     pub(crate) fn rloop_helper_file_path(file: *const bindings::file) -> *const bindings::path;

@@ -111,6 +111,11 @@ struct inode *rloop_helper_file_inode(const struct file *file)
 	return file_inode(file);
 }
 
+bool rloop_helper_inode_is_append(const struct inode *inode)
+{
+	return IS_APPEND(inode);
+}
+
 /* In 7.x f_path sits in an anonymous union, which bindgen names. */
 const struct path *rloop_helper_file_path(const struct file *file)
 {

@@ -147,6 +147,11 @@ fn resolve(file: &BackingFile, config: &RloopConfig, offset: FilePos) -> Result<
         .map_err(errno)?;
 
     let read_only = config.flags & RLOOP_FLAG_READ_ONLY != 0 || !file.can_write();
+    // A writable disk over an append-only file would write at any offset, which the VFS
+    // refuses to any writable open but an O_APPEND one: refused as open(2) does.
+    if !read_only && file.is_append_only() {
+        return Err(EPERM);
+    }
     Ok(Attach {
         flags: config.flags | if read_only { RLOOP_FLAG_READ_ONLY } else { 0 },
         offset,

@@ -9,8 +9,8 @@
 use crate::bindings_ext::{
     rloop_helper_bdev_can_poll, rloop_helper_bdev_logical_block_size, rloop_helper_bdev_nonrot,
     rloop_helper_bdev_nr_sectors, rloop_helper_file_inode, rloop_helper_file_path,
-    FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, FMODE_CAN_ODIRECT, FMODE_READ,
-    FMODE_WRITE,
+    rloop_helper_inode_is_append, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE,
+    FMODE_CAN_ODIRECT, FMODE_READ, FMODE_WRITE,
 };
 use crate::kernel_extras::OwnedFile;
 use crate::rloop_rules::FilePos;
@@ -131,6 +131,13 @@ impl BackingFile {
         // SAFETY: The file is live; `f_op` is set at open.
         let has = unsafe { (*(*self.as_raw()).f_op).write_iter.is_some() };
         self.mode() & FMODE_WRITE != 0 && has
+    }
+
+    /// Whether the file is append-only (`chattr +a`): the VFS lets a writable open of it
+    /// write only at its end (`O_APPEND`), which a disk's writes at any offset are not.
+    pub(crate) fn is_append_only(&self) -> bool {
+        // SAFETY: The file is live, and so is its inode.
+        unsafe { rloop_helper_inode_is_append(rloop_helper_file_inode(self.as_raw())) }
     }
 
     /// Whether the file's direct I/O can be polled for now: the file has `f_op->iopoll`

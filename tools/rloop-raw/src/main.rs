@@ -64,6 +64,8 @@ pub enum OpenMode {
     Ro,
     /// O_RDWR.
     Rw,
+    /// O_RDWR | O_APPEND (the only writable open of an append-only file).
+    RwAppend,
     /// O_PATH.
     Path,
     /// O_DIRECTORY | O_RDONLY.
@@ -268,6 +270,7 @@ pub fn open_flags(mode: OpenMode) -> i32 {
     match mode {
         OpenMode::Ro => libc::O_RDONLY,
         OpenMode::Rw => libc::O_RDWR,
+        OpenMode::RwAppend => libc::O_RDWR | libc::O_APPEND,
         OpenMode::Path => libc::O_PATH,
         OpenMode::Dir => libc::O_DIRECTORY | libc::O_RDONLY,
     }
