@@ -54,10 +54,8 @@ done
 
 suite=trixie
 # The machine's own Debian mirror (no host is named here), for trixie too.
-mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
-	awk -v want="$(. /etc/os-release && echo "$VERSION_CODENAME")" '$2 == want { print $1; exit }')
-security=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
-	awk '$2 ~ /-security$/ { print $1; exit }')
+mirror=$(apt_uri "^$(. /etc/os-release && echo "$VERSION_CODENAME")\$")
+security=$(apt_uri '-security$')
 [ -n "$mirror" ] && [ -n "$security" ] || die "no apt source serves this machine's release and its -security suite"
 
 packages=(
@@ -115,15 +113,11 @@ cleanup() {
 trap cleanup EXIT
 mount -t overlay overlay -o "lowerdir=$base/rootfs,upperdir=$out/upper,workdir=$out/work" "$root"
 mounted+=("$root")
-for m in proc sys dev dev/pts; do
-	case "$m" in
-	proc) mount -t proc proc "$root/proc" ;;
-	sys) mount -t sysfs sysfs "$root/sys" ;;
-	dev) mount --bind /dev "$root/dev" ;;
-	dev/pts) mount -t devpts devpts "$root/dev/pts" ;;
-	esac
-	mounted+=("$root/$m")
-done
+mounted+=("$root/proc" "$root/sys" "$root/dev" "$root/dev/pts")
+mount -t proc proc "$root/proc"
+mount -t sysfs sysfs "$root/sys"
+mount --bind /dev "$root/dev"
+mount -t devpts devpts "$root/dev/pts"
 
 # The repository as a user has it after `make` (the tools built), and the
 # harness's extras: fsx, the unit that runs the checks at boot.

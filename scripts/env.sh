@@ -17,6 +17,16 @@ export RLOOP_CACHE RLOOP_TOOLS BINDGEN_VERSION FSX_VERSION KRUSTC KRUSTDOC KCLIP
 : "${RUST_LIB_SRC:=$(dpkg -L rust-web-src 2>/dev/null | grep -m1 -x '/usr/src/rustc-[^/]*/library' || true)}"
 export RUST_LIB_SRC
 
+# apt_uri RELEASE: the URI of the first apt source of this machine that
+# serves a release matching RELEASE (an awk regex: "^bookworm$",
+# "-security$"); nothing if none does. The scripts fetch from the mirror
+# the machine already uses, never a host they name. (awk reads to the end:
+# an early exit could kill apt-get with SIGPIPE, which pipefail reports.)
+apt_uri() {
+	apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
+		awk -v want="$1" '$2 ~ want && !found++ { print $1 }'
+}
+
 # A kernel log line matching this fails a VM run (vm.sh, debian.sh) and, in
 # the guest runner, the test during which it appeared. Most lockdep reports
 # start with "WARNING:", a few with "INFO:"; DEBUG_ATOMIC_SLEEP and KASAN say

@@ -17,8 +17,7 @@ backports=/etc/apt/sources.list.d/rloop-backports.sources
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 [ -n "$codename" ] || { say "no VERSION_CODENAME in /etc/os-release: add <codename>-backports by hand"; exit 1; }
 if ! apt-cache policy linux-source-6.12 2>/dev/null | grep 'Candidate: 6\.12' >/dev/null; then
-	mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
-		awk -v want="$codename" '$2 == want { print $1; exit }')
+	mirror=$(apt_uri "^$codename\$")
 	[ -n "$mirror" ] || { say "no apt source serves $codename: add $codename-backports by hand"; exit 1; }
 	say "adding $codename-backports from $mirror (for linux-source-6.12)"
 	$SUDO tee "$backports" >/dev/null <<SRC
@@ -77,8 +76,7 @@ if [ -n "$KSRC_VERSION_FILE" ]; then
 	if [ -f "$KSRC_TARBALL" ] && [ -s "$KSRC_VERSION_FILE" ]; then
 		say "$KSRC_PACKAGE $(cat "$KSRC_VERSION_FILE"): present ($KSRC_TARBALL)"
 	else
-		mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
-			awk -v want="$codename" '$2 == want { print $1; exit }')
+		mirror=$(apt_uri "^$codename\$")
 		[ -n "$mirror" ] || { say "no apt source serves $codename: cannot find a mirror for $KSRC_SUITE"; exit 1; }
 		aptdir=$RLOOP_CACHE/apt-$KSRC_SUITE
 		say "downloading $KSRC_PACKAGE from $KSRC_SUITE ($mirror), into $aptdir only"
