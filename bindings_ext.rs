@@ -21,13 +21,16 @@ pub(crate) struct miscdevice {
 }
 
 extern "C" {
-    /// Allocates a `struct miscdevice` for `name` (static), `minor` and `fops` (static) and
-    /// `misc_register()`s it; an `ERR_PTR` on failure.
+    /// Allocates a `struct miscdevice` for `name` (static), `minor` and `fops` (static),
+    /// carrying `data`, and `misc_register()`s it; an `ERR_PTR` on failure.
     pub(crate) fn rloop_helper_misc_register(
         name: *const c_char,
         minor: c_int,
         fops: *const bindings::file_operations,
+        data: *mut c_void,
     ) -> *mut miscdevice;
+    /// The `data` a device of `rloop_helper_misc_register` carries.
+    pub(crate) fn rloop_helper_misc_data(misc: *const miscdevice) -> *mut c_void;
     /// `misc_deregister()`, then frees what `rloop_helper_misc_register` allocated.
     pub(crate) fn rloop_helper_misc_deregister(misc: *mut miscdevice);
     /// `bio_op()`, [`include/linux/blk_types.h`](srctree/include/linux/blk_types.h).

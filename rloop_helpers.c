@@ -195,32 +195,46 @@ void *rloop_helper_mempool_alloc(mempool_t *pool, gfp_t gfp)
 /*
  * <linux/miscdevice.h>: 6.12's bindings leave struct miscdevice out, so its
  * layout stays on this side: the pair allocates, fills and registers one,
- * and deregisters and frees it.
+ * and deregisters and frees it. The device carries the driver's data for
+ * the node's open(), which misc_open() calls with the device in the file's
+ * private_data and misc_mtx held (misc_deregister() takes misc_mtx too).
  */
 
+struct rloop_misc {
+	struct miscdevice misc;
+	void *data;
+};
+
 struct miscdevice *rloop_helper_misc_register(const char *name, int minor,
-					      const struct file_operations *fops)
+					      const struct file_operations *fops,
+					      void *data)
 {
-	struct miscdevice *misc = kzalloc(sizeof(*misc), GFP_KERNEL);
+	struct rloop_misc *rm = kzalloc(sizeof(*rm), GFP_KERNEL);
 	int err;
 
-	if (!misc)
+	if (!rm)
 		return ERR_PTR(-ENOMEM);
-	misc->minor = minor;
-	misc->name = name;
-	misc->fops = fops;
-	err = misc_register(misc);
+	rm->misc.minor = minor;
+	rm->misc.name = name;
+	rm->misc.fops = fops;
+	rm->data = data;
+	err = misc_register(&rm->misc);
 	if (err) {
-		kfree(misc);
+		kfree(rm);
 		return ERR_PTR(err);
 	}
-	return misc;
+	return &rm->misc;
+}
+
+void *rloop_helper_misc_data(const struct miscdevice *misc)
+{
+	return container_of(misc, struct rloop_misc, misc)->data;
 }
 
 void rloop_helper_misc_deregister(struct miscdevice *misc)
 {
 	misc_deregister(misc);
-	kfree(misc);
+	kfree(container_of(misc, struct rloop_misc, misc));
 }
 
 /* <linux/sched/mm.h> */

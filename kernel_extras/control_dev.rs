@@ -9,19 +9,17 @@
 //! C header: [`include/linux/miscdevice.h`](srctree/include/linux/miscdevice.h).
 
 use super::compat::COMPAT_PTR_IOCTL;
-use crate::bindings_ext::{miscdevice, rloop_helper_misc_deregister, rloop_helper_misc_register};
-use core::{
-    marker::PhantomData,
-    ptr::{self, NonNull},
-    sync::atomic::{AtomicPtr, Ordering},
+use crate::bindings_ext::{
+    miscdevice, rloop_helper_misc_data, rloop_helper_misc_deregister, rloop_helper_misc_register,
 };
+use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
 use kernel::{
     bindings,
     error::from_err_ptr,
-    ffi::{c_int, c_long, c_uint, c_ulong, c_void},
+    ffi::{c_int, c_long, c_uint, c_ulong},
     prelude::*,
     str::CStr,
-    types::ScopeGuard,
+    sync::Arc,
 };
 
 /// The ioctl handler of a [`ControlDev`].
@@ -33,22 +31,23 @@ pub(crate) trait ControlOps: Sized + 'static {
     fn ioctl(data: &Self::Data, cmd: u32, arg: usize) -> Result<i32>;
 }
 
-/// The data of the one [`ControlDev`]: the ioctl callback has nothing but the file to go on.
-static CONTROL_DATA: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
-
 /// A misc device node (`/dev/<name>`, mode 0600 unless udev says otherwise) whose ioctls go
-/// to `T`. A module has at most one.
+/// to `T`.
+///
+/// Every open file holds its own reference to the data (`private_data`), taken in `open` and
+/// given back in `release`: an ioctl in progress, or a file still open, keeps the data alive
+/// whenever the node is dropped.
 ///
 /// # Invariants
 ///
-/// `misc` is a registered misc device with `ControlFops::<T>::FOPS`; `CONTROL_DATA` points to
-/// a leaked `KBox<T::Data>` owned by this value.
+/// `misc` is a registered misc device with `ControlFops::<T>::FOPS`, carrying a pointer from
+/// `Arc::into_raw` of a `T::Data`, whose reference this value owns.
 pub(crate) struct ControlDev<T: ControlOps> {
     misc: NonNull<miscdevice>,
-    _p: PhantomData<T>,
+    _p: PhantomData<Arc<T::Data>>,
 }
 
-// SAFETY: Registration handles may be dropped on any thread.
+// SAFETY: Registration handles may be dropped on any thread; the data is `Send + Sync`.
 unsafe impl<T: ControlOps> Send for ControlDev<T> {}
 // SAFETY: No shared-reference method.
 unsafe impl<T: ControlOps> Sync for ControlDev<T> {}
@@ -61,6 +60,8 @@ impl<T: ControlOps> ControlFops<T> {
     const FOPS: bindings::file_operations = bindings::file_operations {
         // The module stays loaded while the node is open.
         owner: &raw mut bindings::__this_module,
+        open: Some(control_open_callback::<T>),
+        release: Some(control_release_callback::<T>),
         unlocked_ioctl: Some(control_ioctl_callback::<T>),
         compat_ioctl: COMPAT_PTR_IOCTL,
         llseek: Some(bindings::noop_llseek),
@@ -73,67 +74,85 @@ impl<T: ControlOps> ControlDev<T> {
     /// Registers `/dev/<name>` on misc minor `minor` (`EBUSY` if another driver has it).
     pub(crate) fn new(name: &'static CStr, minor: u32, data: T::Data) -> Result<Self> {
         let minor = c_int::try_from(minor).map_err(|_| EINVAL)?;
-        let data = KBox::into_raw(KBox::new(data, GFP_KERNEL)?);
-        let free_data = ScopeGuard::new(|| {
-            // SAFETY: `data` came from `Box::into_raw` and is not published.
-            drop(unsafe { KBox::from_raw(data) });
-        });
-        if CONTROL_DATA
-            .compare_exchange(
-                ptr::null_mut(),
-                data.cast::<c_void>(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .is_err()
-        {
-            return Err(EBUSY);
-        }
-        let unpublish = ScopeGuard::new(|| CONTROL_DATA.store(ptr::null_mut(), Ordering::Release));
-
-        // SAFETY: `name` is static and `FOPS` is promoted to a static.
+        let data = Arc::into_raw(Arc::new(data, GFP_KERNEL)?);
+        // SAFETY: `name` is static and `FOPS` is promoted to a static; `data` is a reference
+        // the registration owns from here on.
         let misc = from_err_ptr(unsafe {
-            rloop_helper_misc_register(name.as_char_ptr(), minor, &ControlFops::<T>::FOPS)
-        })?;
-        let misc = NonNull::new(misc).ok_or(ENOMEM)?;
-        unpublish.dismiss();
-        free_data.dismiss();
-        // INVARIANT: Registered, and `CONTROL_DATA` holds our data.
-        Ok(Self {
-            misc,
-            _p: PhantomData,
+            rloop_helper_misc_register(
+                name.as_char_ptr(),
+                minor,
+                &ControlFops::<T>::FOPS,
+                data.cast_mut().cast(),
+            )
         })
+        .and_then(|misc| NonNull::new(misc).ok_or(ENOMEM));
+        match misc {
+            // INVARIANT: Registered, carrying `data`.
+            Ok(misc) => Ok(Self {
+                misc,
+                _p: PhantomData,
+            }),
+            Err(e) => {
+                // SAFETY: Not registered: nothing else saw `data`, which came from `into_raw`.
+                drop(unsafe { Arc::from_raw(data) });
+                Err(e)
+            }
+        }
     }
 }
 
 impl<T: ControlOps> Drop for ControlDev<T> {
     fn drop(&mut self) {
-        // SAFETY: Registered in `new`. No ioctl can run any more: the node is gone and an open
-        // node would pin the module, so its exit (the only drop site) could not run.
+        // SAFETY: Registered in `new`. Once `misc_deregister` returns, no `open` runs or will
+        // (both hold `misc_mtx`): every open file holds its own reference, so ours goes.
         unsafe {
+            let data = rloop_helper_misc_data(self.misc.as_ptr());
             rloop_helper_misc_deregister(self.misc.as_ptr());
-            let data = CONTROL_DATA
-                .swap(ptr::null_mut(), Ordering::AcqRel)
-                .cast::<T::Data>();
-            drop(KBox::from_raw(data));
+            drop(Arc::from_raw(data.cast::<T::Data>()));
         }
     }
 }
 
 /// # Safety
 ///
-/// Called by the VFS for an open control node of a live `ControlDev<T>`.
+/// Called by `misc_open` for a registered `ControlDev<T>`, with `misc_mtx` held and the misc
+/// device in `file->private_data`.
+unsafe extern "C" fn control_open_callback<T: ControlOps>(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
+    // SAFETY: The device is registered while `misc_mtx` is held, so its reference to the
+    // data is live: the file takes one of its own, in place of the device.
+    unsafe {
+        let data = rloop_helper_misc_data((*file).private_data.cast()).cast::<T::Data>();
+        let borrowed = ManuallyDrop::new(Arc::from_raw(data));
+        (*file).private_data = Arc::into_raw(Arc::clone(&borrowed)).cast_mut().cast();
+    }
+    0
+}
+
+/// # Safety
+///
+/// Called by the VFS once for a file `control_open_callback::<T>` opened.
+unsafe extern "C" fn control_release_callback<T: ControlOps>(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
+    // SAFETY: `private_data` holds the file's reference, given back once here.
+    drop(unsafe { Arc::from_raw((*file).private_data.cast::<T::Data>()) });
+    0
+}
+
+/// # Safety
+///
+/// Called by the VFS for a file `control_open_callback::<T>` opened and not yet released.
 unsafe extern "C" fn control_ioctl_callback<T: ControlOps>(
-    _file: *mut bindings::file,
+    file: *mut bindings::file,
     cmd: c_uint,
     arg: c_ulong,
 ) -> c_long {
-    let data = CONTROL_DATA.load(Ordering::Acquire) as *const T::Data;
-    if data.is_null() {
-        return ENXIO.to_errno() as c_long;
-    }
-    // SAFETY: `CONTROL_DATA` holds the live `ControlDev<T>`'s data (see its `Drop`).
-    let data = unsafe { &*data };
+    // SAFETY: The file's reference keeps the data alive for the call.
+    let data = unsafe { &*(*file).private_data.cast::<T::Data>() };
     match T::ioctl(data, cmd, arg) {
         Ok(v) => v as c_long,
         Err(e) => e.to_errno() as c_long,
