@@ -73,6 +73,17 @@ extern "C" {
     pub(crate) fn rloop_helper_queue_limits_start_update(
         q: *mut bindings::request_queue,
     ) -> bindings::queue_limits;
+    /// `might_sleep()`, then whether the current task is outside every `->submit_bio`
+    /// (`current->bio_list` is null), [`include/linux/sched.h`](srctree/include/linux/sched.h).
+    pub(crate) fn rloop_helper_may_freeze_queue() -> bool;
+    /// `percpu_ref_get()`, [`include/linux/percpu-refcount.h`](srctree/include/linux/percpu-refcount.h).
+    pub(crate) fn rloop_helper_percpu_ref_get(r: *mut bindings::percpu_ref);
+    /// `percpu_ref_put()`, [`include/linux/percpu-refcount.h`](srctree/include/linux/percpu-refcount.h).
+    pub(crate) fn rloop_helper_percpu_ref_put(r: *mut bindings::percpu_ref);
+    /// `rcu_read_lock()`, [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h).
+    pub(crate) fn rloop_helper_rcu_read_lock();
+    /// `rcu_read_unlock()`, [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h).
+    pub(crate) fn rloop_helper_rcu_read_unlock();
     /// `disk_devt()`, [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h).
     pub(crate) fn rloop_helper_disk_devt(disk: *mut bindings::gendisk) -> bindings::dev_t;
     /// `bdev_nr_sectors()`, [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h).

@@ -18,14 +18,14 @@
 
 #![forbid(unsafe_code)]
 
-use crate::backing::{BackingFile, Completion, DirectOp, Fallocate};
+use crate::backing::{BackingFile, Completion, DirectOp, Fallocate, IoPool};
 use crate::block::{
     Bio, BioKey, BioList, BioOp, BlkStatus, CompatIoctl, DiskRef, Features, GenDiskBuilder,
     OpenMode, Operations, PollCtx,
 };
 use crate::kernel_extras::{
-    cpu_relax, cpu_wanted_elsewhere, current_cpu, eopnotsupp, now_ns, nr_cpu_ids, CgroupScope,
-    IoWorkerScope, Workqueue,
+    cpu_relax, cpu_wanted_elsewhere, current_cpu, eopnotsupp, now_ns, nr_cpu_ids, IoWorkerScope,
+    Workqueue,
 };
 use crate::rloop_rules::{caller_errno, io_outcome, FilePos, IoOutcome, PollWindow};
 use crate::rloop_uapi::RLOOP_FLAG_PARTSCAN;
@@ -62,11 +62,13 @@ impl Operations for RloopDisk {
         if bio.is_polled() {
             bio.mark_pollable();
         }
+        // Accounted from here, so that iostat's await counts the time on the queue too.
+        bio.start_io_acct();
         // Queueing takes a spinlock and allocates nothing: `REQ_NOWAIT` bios are fine here.
         dev.io.queue(bio);
     }
 
-    fn poll_bio(dev: &Arc<Device>, bio: BioKey, ctx: PollCtx) -> u32 {
+    fn poll_bio(dev: &Arc<Device>, bio: BioKey, ctx: PollCtx<'_>) -> u32 {
         // Until the worker has issued it there is nothing to poll; the submitter polls again.
         dev.pool.poll(bio, ctx)
     }
@@ -375,12 +377,16 @@ impl IoQueues {
 fn issue(dev: &Arc<Device>, bio: Bio<RloopDisk>) {
     // The backing file's I/O and allocations count against the issuer's cgroups, not the
     // root's: an `io.max` on the issuer holds through rloop.
-    let _cgroup = bio.blkcg().map(|blkcg| CgroupScope::enter(&blkcg));
+    bio.in_submitter_cgroups(|bio| issue_as_submitter(dev, bio));
+}
+
+/// [`issue`], charged to the bio's cgroups.
+fn issue_as_submitter(dev: &Arc<Device>, bio: Bio<RloopDisk>) {
     let (Some(file), Some(pos)) = (dev.file(), dev.attach.offset.of_sector(bio.sector())) else {
         return bio.end(BlkStatus::IOERR);
     };
     match bio.op() {
-        BioOp::Read => dev.pool.submit(file, bio, pos, DirectOp::Read),
+        BioOp::Read => IoPool::submit(file, bio, pos, DirectOp::Read),
         BioOp::Write => {
             if bio.is_preflush() {
                 let flushed = file.fsync();
@@ -394,7 +400,7 @@ fn issue(dev: &Arc<Device>, bio: Bio<RloopDisk>) {
             } else {
                 DirectOp::Write
             };
-            dev.pool.submit(file, bio, pos, op);
+            IoPool::submit(file, bio, pos, op);
         }
         BioOp::Discard => fallocate(dev, file, bio, pos, &[Fallocate::PunchHole]),
         // Without `REQ_NOUNMAP` the blocks may go: a hole reads as zeroes and costs no
@@ -415,6 +421,10 @@ fn issue(dev: &Arc<Device>, bio: Bio<RloopDisk>) {
 }
 
 impl Completion for RloopDisk {
+    fn io_pool(dev: &Arc<Device>) -> &IoPool<Self> {
+        &dev.pool
+    }
+
     fn direct_io_done(bio: Bio<Self>, result: isize) {
         let status = match io_outcome(bio.len(), result) {
             IoOutcome::Done => BlkStatus::OK,

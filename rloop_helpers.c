@@ -21,6 +21,8 @@
 #include <linux/memcontrol.h>
 #include <linux/mempool.h>
 #include <linux/miscdevice.h>
+#include <linux/percpu-refcount.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -66,6 +68,18 @@ struct cgroup_subsys_state *rloop_helper_blkcg_root_css(void)
 struct queue_limits rloop_helper_queue_limits_start_update(struct request_queue *q)
 {
 	return queue_limits_start_update(q);
+}
+
+/*
+ * Whether the current task may wait for a queue freeze: not from inside any
+ * ->submit_bio (submit_bio_noacct() keeps current->bio_list set across it,
+ * and a bio-based queue is entered for the call), and not atomically, which
+ * might_sleep() reports on a debug kernel.
+ */
+bool rloop_helper_may_freeze_queue(void)
+{
+	might_sleep();
+	return !current->bio_list;
 }
 
 dev_t rloop_helper_disk_devt(struct gendisk *disk)
@@ -235,6 +249,30 @@ void rloop_helper_misc_deregister(struct miscdevice *misc)
 {
 	misc_deregister(misc);
 	kfree(container_of(misc, struct rloop_misc, misc));
+}
+
+/* <linux/percpu-refcount.h> */
+
+void rloop_helper_percpu_ref_get(struct percpu_ref *ref)
+{
+	percpu_ref_get(ref);
+}
+
+void rloop_helper_percpu_ref_put(struct percpu_ref *ref)
+{
+	percpu_ref_put(ref);
+}
+
+/* <linux/rcupdate.h> */
+
+void rloop_helper_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void rloop_helper_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
 }
 
 /* <linux/sched/mm.h> */

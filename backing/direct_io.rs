@@ -15,8 +15,9 @@ use super::BackingFile;
 use crate::bindings_ext::{
     rloop_helper_file_iopoll, rloop_helper_file_read_iter, rloop_helper_file_write_iter,
     rloop_helper_kiocb_end_write, rloop_helper_kiocb_start_write, rloop_helper_kmem_cache_create,
-    rloop_helper_mempool_alloc, rloop_helper_mempool_create_slab_pool, EIOCBQUEUED, GFP_NOIO,
-    IOCB_DSYNC, IOCB_HIPRI, SLAB_HWCACHE_ALIGN,
+    rloop_helper_mempool_alloc, rloop_helper_mempool_create_slab_pool, rloop_helper_rcu_read_lock,
+    rloop_helper_rcu_read_unlock, EIOCBQUEUED, GFP_NOIO, IOCB_DSYNC, IOCB_HIPRI,
+    SLAB_HWCACHE_ALIGN,
 };
 use crate::block::{Bio, BioKey, Operations, PollCtx};
 use crate::kernel_extras::{new_irq_spinlock, IrqSpinLock};
@@ -35,8 +36,14 @@ use kernel::{
     sync::Arc,
 };
 
-/// The driver side of direct I/O: who gets the bio back when the file is done with it.
+/// The driver side of direct I/O: where a disk's contexts come from, and who gets the bio
+/// back when the file is done with it.
 pub(crate) trait Completion: Operations {
+    /// The pool of the disk whose data is `data`. [`IoPool::submit`] takes a bio's contexts
+    /// from the pool of the bio's own disk: the pool lives as long as the disk's data, which
+    /// outlives every bio of the disk, so no context outlives its pool.
+    fn io_pool(data: &Self::Data) -> &IoPool<Self>;
+
     /// A read or write from [`IoPool::submit`] finished with `result`: the bytes
     /// transferred or a negative errno. Runs in whatever context the file system completes
     /// in, interrupt context included.
@@ -157,16 +164,20 @@ impl<T: Completion> DirectIo<T> {
             (bio, ret)
         };
         if let Some(bio) = bio {
+            // The file system may complete the I/O in a context module exit cannot wait for
+            // (a work item of its own, say), and ending the bio can let the disk, and with it
+            // the module, go: module exit waits for the disk's bios, and then `free_module`
+            // for a grace period (`synchronize_rcu`) before it frees the module's text. So
+            // the rest of the completion is an RCU read-side section: the text outlives it
+            // but for the return from the unlock, the window every module that lets itself
+            // go from its own code has (kthreads close it with
+            // `module_put_and_kthread_exit`; a completion has no such exit).
+            // SAFETY: Balanced below; `direct_io_done` ends the bio, which must not sleep.
+            unsafe { rloop_helper_rcu_read_lock() };
             T::direct_io_done(bio, ret);
+            // SAFETY: Taken above, in this task.
+            unsafe { rloop_helper_rcu_read_unlock() };
         }
-        // The last step, after which no module data is touched: the reference taken in
-        // `submit` (see there). What is left is the return from this function: the few
-        // instructions every module that drops its own reference runs after the drop
-        // (kthreads close it with `module_put_and_kthread_exit`; a completion has no such
-        // exit). Without preemptible RCU, `free_module`'s `synchronize_rcu` waits for them;
-        // with it, they are a window of a few instructions, as for every such module.
-        // SAFETY: `submit` took this reference for this I/O.
-        unsafe { bindings::module_put(&raw mut bindings::__this_module) };
     }
 }
 
@@ -275,7 +286,7 @@ impl<T: Completion> IoPool<T> {
     /// Polls the file for the I/O of the bio `key`, if it is one of this pool's polled I/Os
     /// in flight: the file's `iopoll` may complete it, here. Returns what `iopoll` found (0
     /// if the bio is not in flight here: not issued yet, issued unpolled or done).
-    pub(crate) fn poll(&self, key: BioKey, ctx: PollCtx) -> u32 {
+    pub(crate) fn poll(&self, key: BioKey, ctx: PollCtx<'_>) -> u32 {
         let found = self
             .polled
             .lock()
@@ -290,15 +301,13 @@ impl<T: Completion> IoPool<T> {
         let Some(io) = found else {
             return 0;
         };
-        // SAFETY: We hold a reference, so the context, its iocb and its file are live.
-        // `iopoll` does not sleep (the block layer's spins), as `poll_bio` must not.
+        let (iob, flags) = ctx.as_raw();
+        // SAFETY: We hold a reference, so the context, its iocb and its file are live; the
+        // batch is the block layer's for this poll (`PollCtx`). `iopoll` does not sleep (the
+        // block layer's spins), as `poll_bio` must not.
         let found = unsafe {
-            let found = rloop_helper_file_iopoll(
-                (*io).iocb.ki_filp,
-                &raw mut (*io).iocb,
-                ctx.iob,
-                ctx.flags,
-            );
+            let found =
+                rloop_helper_file_iopoll((*io).iocb.ki_filp, &raw mut (*io).iocb, iob, flags);
             DirectIo::put(io, 1);
             found
         };
@@ -306,32 +315,31 @@ impl<T: Completion> IoPool<T> {
     }
 
     /// Reads or writes the bio's data at `pos` of `file` with direct I/O, through the file's
-    /// `read_iter`/`write_iter`, using the bio's own vector. [`Completion::direct_io_done`]
-    /// gets the bio back, from this call or from the file system's completion.
+    /// `read_iter`/`write_iter`, using the bio's own vector and a context from the pool of the
+    /// bio's disk ([`Completion::io_pool`]). [`Completion::direct_io_done`] gets the bio back,
+    /// from this call or from the file system's completion.
     ///
     /// A write holds the file system's freeze protection (`kiocb_start_write`) until it
     /// completes: on a frozen file system it waits here for the thaw.
-    pub(crate) fn submit(&self, file: Arc<BackingFile>, bio: Bio<T>, pos: FilePos, op: DirectOp) {
+    pub(crate) fn submit(file: Arc<BackingFile>, bio: Bio<T>, pos: FilePos, op: DirectOp) {
+        // Live while the bio is, which the context holds until it has given its element back
+        // and left the table.
+        let (pool, polled) = {
+            let pool = T::io_pool(bio.disk_data());
+            (pool.pool, NonNull::from(&*pool.polled))
+        };
         // SAFETY: The pool is live. With `__GFP_DIRECT_RECLAIM` in `GFP_NOIO`, `mempool_alloc`
         // waits for an element rather than fail.
-        let io = unsafe { rloop_helper_mempool_alloc(self.pool.as_ptr(), GFP_NOIO) };
+        let io = unsafe { rloop_helper_mempool_alloc(pool.as_ptr(), GFP_NOIO) };
         let Some(io) = NonNull::new(io.cast::<DirectIo<T>>()) else {
             drop(file);
             return T::direct_io_done(bio, ENOMEM.to_errno() as isize);
         };
         let io = io.as_ptr();
-        // The file system may complete the I/O in a context the module cannot wait for at
-        // unload (a work item of its own, say), running our `ki_complete` and, through it,
-        // the driver's completion. Ending the bio can let the disk, and with it the module,
-        // go; so each I/O holds a module reference, dropped as the completion's last step:
-        // `rmmod` fails with `EBUSY` while a completion is still running module code rather
-        // than free the code under it.
-        // SAFETY: The module is live: we are running its code.
-        unsafe { bindings::__module_get(&raw mut bindings::__this_module) };
         let data = bio.bvec_array();
         let ioprio = bio.ioprio();
         let key = bio.key();
-        let polled = bio.is_polled() && file.can_iopoll();
+        let polled_io = bio.is_polled() && file.can_iopoll();
         let f = file.as_raw();
         // SAFETY: `io` is an element of `DirectIo<T>` size, ours until `finish` frees it; the
         // bio, moved into it, keeps its vector valid; `f` is live while `file` is, and the
@@ -346,8 +354,8 @@ impl<T: Completion> IoPool<T> {
                     file,
                     bio: Some(bio),
                     op,
-                    pool: self.pool,
-                    polled: NonNull::from(&*self.polled),
+                    pool,
+                    polled,
                     poll_slot: None,
                     refs: AtomicUsize::new(2),
                     ret: AtomicIsize::new(0),
@@ -367,8 +375,8 @@ impl<T: Completion> IoPool<T> {
             // Published once the iocb is set up (the lock orders it for pollers) and before
             // the file sees the I/O: whoever polls the file's queue may complete it from then
             // on. Without a free slot the I/O goes unpolled.
-            if polled {
-                let mut table = self.polled.lock();
+            if polled_io {
+                let mut table = polled.as_ref().lock();
                 if let Some(i) = table.slots.iter().position(Option::is_none) {
                     table.slots[i] = Some((key, NonNull::new_unchecked(io)));
                     (*io).poll_slot = Some(i);
@@ -410,7 +418,8 @@ impl<T: Completion> IoPool<T> {
 impl<T: Completion> Drop for IoPool<T> {
     fn drop(&mut self) {
         // SAFETY: The pool is live and no element is out: each `DirectIo` goes back before
-        // its bio is handed on, and the pool's owner outlives its bios.
+        // its bio is handed on, and only bios of the disk whose data holds the pool take
+        // elements from it (`submit`), which the data outlives.
         unsafe { bindings::mempool_destroy(self.pool.as_ptr()) };
     }
 }

@@ -8,9 +8,8 @@
 
 use super::gen_disk::{DiskHold, DiskRef, DiskShared, Operations};
 use crate::bindings_ext::{
-    rloop_helper_bio_advance_iter_single, rloop_helper_bio_blkcg_css, rloop_helper_bio_iter_bvec,
-    rloop_helper_bio_op, rloop_helper_blkcg_root_css, BLK_STS_IOERR, BLK_STS_NOTSUPP, BLK_STS_OK,
-    REQ_FUA, REQ_NOUNMAP, REQ_POLLED, REQ_PREFLUSH,
+    rloop_helper_bio_advance_iter_single, rloop_helper_bio_iter_bvec, rloop_helper_bio_op,
+    BLK_STS_IOERR, BLK_STS_NOTSUPP, BLK_STS_OK, REQ_FUA, REQ_NOUNMAP, REQ_POLLED, REQ_PREFLUSH,
 };
 use crate::kernel_extras::compat::bvec_iter_done;
 use core::{
@@ -206,22 +205,6 @@ impl<T: Operations> Bio<T> {
         }
     }
 
-    /// The block cgroup the bio was issued from, unless it is the root one.
-    pub(crate) fn blkcg(&self) -> Option<Blkcg<'_>> {
-        // SAFETY: The bio is live; `bio_blkcg_css` reads its `bi_blkg`, which holds a
-        // reference to the cgroup while the bio lives.
-        let css = unsafe { rloop_helper_bio_blkcg_css(self.as_raw()) };
-        // SAFETY: Reads a constant.
-        if css.is_null() || css == unsafe { rloop_helper_blkcg_root_css() } {
-            return None;
-        }
-        // INVARIANT: Live while the bio is borrowed.
-        NonNull::new(css).map(|css| Blkcg {
-            css,
-            _p: PhantomData,
-        })
-    }
-
     /// The bio's data as the `bio_vec` array an `iov_iter_bvec` takes: the entries from the
     /// iterator's `bi_idx` on, the `skip` bytes of the first already done, `len` bytes in all.
     /// Valid while the bio is.
@@ -250,6 +233,13 @@ impl<T: Operations> Bio<T> {
         unsafe { (*(*self.as_raw()).bi_bdev).bd_disk }
     }
 
+    /// The data of the disk the bio was submitted to, live while this handle is.
+    pub(crate) fn disk_data(&self) -> &T::Data {
+        // SAFETY: The disk is a `GenDisk<T>` whose `DiskShared` our in-flight reference keeps
+        // alive (type invariant).
+        unsafe { &DiskShared::<T>::from_disk(self.gendisk()).as_ref().data }
+    }
+
     /// The disk the bio was submitted to.
     pub(crate) fn disk(&self) -> DiskRef<'_, T> {
         // SAFETY: The disk is a `GenDisk<T>`, live while this handle is (`gendisk`).
@@ -258,7 +248,7 @@ impl<T: Operations> Bio<T> {
 
     /// A reference to the disk's data that outlives the bio: the caller may end the bio
     /// and go on using the data.
-    pub(crate) fn hold_disk(&self) -> DiskHold<T> {
+    fn hold_disk(&self) -> DiskHold<T> {
         // SAFETY: The disk is a live `GenDisk<T>` (`gendisk`) with a live `DiskShared`.
         unsafe { DiskHold::new(DiskShared::<T>::from_disk(self.gendisk())) }
     }
@@ -320,23 +310,6 @@ pub(crate) struct Segment {
     pub(crate) len: u32,
 }
 
-/// The block cgroup of a bio (a `struct cgroup_subsys_state` of the io controller).
-///
-/// # Invariants
-///
-/// `css` is live for `'a` (the bio it came from holds it).
-pub(crate) struct Blkcg<'a> {
-    css: NonNull<bindings::cgroup_subsys_state>,
-    _p: PhantomData<&'a bindings::bio>,
-}
-
-impl Blkcg<'_> {
-    /// The C `css`, live while `self` is.
-    pub(crate) fn as_raw(&self) -> *mut bindings::cgroup_subsys_state {
-        self.css.as_ptr()
-    }
-}
-
 /// The data of a bio as a `bio_vec` array (see [`Bio::bvec_array`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BvecArray {
@@ -379,11 +352,19 @@ impl Iterator for Segments<'_> {
 
 /// A FIFO of bios linked through their own `bi_next`: pushing allocates nothing.
 ///
+/// A bio keeps its accounting start on the list, so that the time it waits there (behind a
+/// blocking fsync, or a frozen backing file system) counts in its I/O time. The list has no
+/// room of its own for it; it lives in the bio's `bi_cookie`, which a bio-based disk owns
+/// while it holds the bio ([`Bio::mark_pollable`]): 31 bits of `jiffies`, enough for a wait of
+/// 24 days at 1000 Hz, or [`BioList::NOT_ACCOUNTED`]. Neither is `BLK_QC_T_NONE`, so a bio on
+/// a list is one `bio_poll()` asks about, as a polled bio must be.
+///
 /// # Invariants
 ///
 /// `head` to `tail` is a `bi_next`-linked chain of bios of `GenDisk<T>`s owned by the list,
-/// each holding its in-flight reference and accounted (`bio_start_io_acct`); `tail` is the
-/// last one; both are null when the list is empty.
+/// each holding its in-flight reference, its `bi_cookie` [`BioList::NOT_ACCOUNTED`] or the
+/// low 31 bits of what `bio_start_io_acct` returned for it; `tail` is the last one; both are
+/// null when the list is empty.
 pub(crate) struct BioList<T: Operations> {
     head: *mut bindings::bio,
     tail: *mut bindings::bio,
@@ -408,15 +389,20 @@ impl<T: Operations> BioList<T> {
         self.head.is_null()
     }
 
-    /// Appends `bio`, starting its I/O accounting if that has not happened yet: the list has
-    /// no room for the start time, so a bio on a list is always accounted.
-    pub(crate) fn push(&mut self, mut bio: Bio<T>) {
-        bio.start_io_acct();
-        let (raw, _) = bio.into_raw();
+    /// What a bio's `bi_cookie` holds on a list when it is not accounted.
+    const NOT_ACCOUNTED: u32 = 1 << 31;
+
+    /// Appends `bio`.
+    pub(crate) fn push(&mut self, bio: Bio<T>) {
+        let (raw, acct_start) = bio.into_raw();
         let raw = raw.as_ptr();
+        let cookie = acct_start.map_or(Self::NOT_ACCOUNTED, |start| {
+            (start as u32) & !Self::NOT_ACCOUNTED
+        });
         // SAFETY: `raw` is a live bio now owned by the list; `tail`, if not null, is the last
-        // bio of the list, also owned by it.
+        // bio of the list, also owned by it. `bio_poll` reads the cookie with `READ_ONCE`.
         unsafe {
+            ptr::write_volatile(&raw mut (*raw).__bindgen_anon_1.bi_cookie, cookie);
             (*raw).bi_next = ptr::null_mut();
             if self.tail.is_null() {
                 self.head = raw;
@@ -439,12 +425,21 @@ impl<T: Operations> BioList<T> {
         if self.head.is_null() {
             self.tail = ptr::null_mut();
         }
-        // The accounting start is read again here: the time a bio spends on the list is below
-        // the resolution of jiffies, and keeping the first value would need room in the bio.
-        // SAFETY: `jiffies` is always mapped; it is read volatile as its C declaration asks.
-        let now = unsafe { ptr::read_volatile(&raw const bindings::jiffies) };
-        // SAFETY: The bio was accounted by `push`; its ownership moves out of the list.
-        Some(unsafe { Bio::from_raw(raw, Some(now)) })
+        // SAFETY: The bio is owned by the list; `jiffies` is always mapped, and read volatile
+        // as its C declaration asks.
+        let (cookie, now) = unsafe {
+            (
+                ptr::read_volatile(&raw const (*raw.as_ptr()).__bindgen_anon_1.bi_cookie),
+                ptr::read_volatile(&raw const bindings::jiffies),
+            )
+        };
+        // The start is the latest time before now whose low 31 bits are the cookie's.
+        let acct_start = (cookie != Self::NOT_ACCOUNTED).then(|| {
+            now.wrapping_sub(((now as u32).wrapping_sub(cookie) & !Self::NOT_ACCOUNTED) as c_ulong)
+        });
+        // SAFETY: The cookie holds the start `bio_start_io_acct` gave, or says there is none
+        // (type invariant); the bio's ownership moves out of the list.
+        Some(unsafe { Bio::from_raw(raw, acct_start) })
     }
 
     /// Hands every bio of the list, in order, to `f` together with its disk's data, which

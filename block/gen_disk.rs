@@ -11,9 +11,10 @@
 use super::bio::{Bio, BioKey};
 use super::sysfs::AttributeGroups;
 use crate::bindings_ext::{
-    rloop_helper_disk_devt, rloop_helper_init_completion, rloop_helper_queue_limits_start_update,
-    BLK_FEAT_FUA, BLK_FEAT_IO_STAT, BLK_FEAT_NOWAIT, BLK_FEAT_POLL, BLK_FEAT_WRITE_CACHE,
-    BLK_OPEN_READ, BLK_OPEN_WRITE,
+    rloop_helper_disk_devt, rloop_helper_init_completion, rloop_helper_may_freeze_queue,
+    rloop_helper_percpu_ref_get, rloop_helper_percpu_ref_put,
+    rloop_helper_queue_limits_start_update, BLK_FEAT_FUA, BLK_FEAT_IO_STAT, BLK_FEAT_NOWAIT,
+    BLK_FEAT_POLL, BLK_FEAT_WRITE_CACHE, BLK_OPEN_READ, BLK_OPEN_WRITE,
 };
 use crate::kernel_extras::{compat::lock_class_ptr, OwnedFile};
 use core::{
@@ -22,7 +23,6 @@ use core::{
     ops::BitOr,
     pin::Pin,
     ptr::{self, NonNull},
-    sync::atomic::{AtomicUsize, Ordering},
 };
 use kernel::{
     bindings, build_error,
@@ -69,17 +69,31 @@ pub(crate) trait Operations: Sized + 'static {
     /// [`Bio::mark_pollable`]. Returns how many completions the call found; 0 if there was
     /// nothing to do (the bio may long have ended). Runs in the polling task's context,
     /// possibly under `rcu_read_lock()`: must not sleep.
-    fn poll_bio(_data: &Self::Data, _bio: BioKey, _ctx: PollCtx) -> u32 {
+    fn poll_bio(_data: &Self::Data, _bio: BioKey, _ctx: PollCtx<'_>) -> u32 {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }
 
-/// What the block layer hands a poll (`struct io_comp_batch` and `BLK_POLL_*` flags), to be
+/// What the block layer hands one poll (`struct io_comp_batch` and `BLK_POLL_*` flags), to be
 /// passed on unchanged to the poll of whatever the driver issued the bio to.
-#[derive(Clone, Copy)]
-pub(crate) struct PollCtx {
-    pub(crate) iob: *mut bindings::io_comp_batch,
-    pub(crate) flags: c_uint,
+///
+/// Only `poll_bio_callback` makes one, for the duration of the call: it is neither `Copy`
+/// nor `Clone`, and its lifetime ends with the callback.
+///
+/// # Invariants
+///
+/// `iob` is null or the block layer's live batch for this poll, for `'a`.
+pub(crate) struct PollCtx<'a> {
+    iob: *mut bindings::io_comp_batch,
+    flags: c_uint,
+    _p: PhantomData<&'a mut bindings::io_comp_batch>,
+}
+
+impl PollCtx<'_> {
+    /// The batch (null or live while `self` is) and the flags, for the `iopoll` of a file.
+    pub(crate) fn as_raw(&self) -> (*mut bindings::io_comp_batch, c_uint) {
+        (self.iob, self.flags)
+    }
 }
 
 /// The mode a disk is opened or an ioctl issued with (`blk_mode_t`).
@@ -125,29 +139,59 @@ impl BitOr for Features {
 /// The state every callback of a [`GenDisk`] shares: the driver's data and the count of bios
 /// the driver holds. Owned by the gendisk (`private_data`) and freed with it.
 ///
+/// The count is a `percpu_ref`: every bio takes and gives back a reference, and a per-CPU
+/// counter keeps that off any cache line the other CPUs write. Only [`GenDisk::drop`] makes
+/// it an atomic count (`percpu_ref_kill`), to see it reach zero.
+///
 /// # Invariants
 ///
-/// `inflight` is one (the [`GenDisk`]'s own reference, given back when it is dropped) plus the
-/// number of live [`Bio`] handles and [`DiskHold`]s of the disk. `drained` is an initialised
-/// `struct completion`, completed when `inflight` reaches zero.
-#[pin_data]
+/// `kind` is `DiskKind::of::<T>()`, at offset 0 whatever `T` is (`repr(C)`): a poller that
+/// finds a disk of this module by a bio that may have been reused reads it to learn the
+/// disk's type ([`poll_bio_callback`]). Once [`GenDiskBuilder::build`] has set it up,
+/// `inflight` is a `percpu_ref` holding one reference for the [`GenDisk`] (its initial one,
+/// given back by `percpu_ref_kill` when the disk is dropped) and one for each live [`Bio`]
+/// handle and [`DiskHold`] of the disk; its release completes `drained`, an initialised
+/// `struct completion`.
+#[pin_data(PinnedDrop)]
+#[repr(C)]
 pub(super) struct DiskShared<T: Operations> {
+    kind: DiskKind,
     pub(super) data: T::Data,
-    inflight: AtomicUsize,
+    #[pin]
+    inflight: Opaque<bindings::percpu_ref>,
     #[pin]
     drained: Opaque<bindings::completion>,
 }
 
 impl<T: Operations> DiskShared<T> {
+    /// A `DiskShared` whose `inflight` is all zeroes, which `percpu_ref_exit` takes: set up
+    /// by [`DiskShared::init_inflight`] once pinned.
     fn new(data: T::Data) -> impl PinInit<Self> {
-        // INVARIANT: no bio is live yet, so `inflight` is just the disk's own reference.
         pin_init!(Self {
+            kind: DiskKind::of::<T>(),
             data,
-            inflight: AtomicUsize::new(1),
+            inflight <- Opaque::ffi_init(|r: *mut bindings::percpu_ref| {
+                // SAFETY: `r` points to memory for a `percpu_ref` that nothing uses yet.
+                unsafe { ptr::write_bytes(r, 0, 1) }
+            }),
             drained <- Opaque::ffi_init(|c: *mut bindings::completion| {
                 // SAFETY: `c` points to memory for a completion that nothing uses yet.
                 unsafe { rloop_helper_init_completion(c) }
             }),
+        })
+    }
+
+    /// Sets up the in-flight count, holding the disk's own reference.
+    fn init_inflight(self: Pin<&mut Self>) -> Result {
+        // SAFETY: Pinned and not shared yet; the release finds the `DiskShared` from the
+        // `percpu_ref`'s address, which does not move.
+        to_result(unsafe {
+            bindings::percpu_ref_init(
+                self.inflight.get(),
+                Some(inflight_released::<T>),
+                0,
+                bindings::GFP_KERNEL,
+            )
         })
     }
 
@@ -162,6 +206,17 @@ impl<T: Operations> DiskShared<T> {
         unsafe { NonNull::new_unchecked((*disk).private_data.cast()) }
     }
 
+    /// The in-flight count of `this`, without making a reference to the `DiskShared`.
+    ///
+    /// # Safety
+    ///
+    /// `this` must be live.
+    unsafe fn inflight(this: NonNull<Self>) -> *mut bindings::percpu_ref {
+        // SAFETY: Live (caller); only the field's address is taken. `Opaque<T>` is
+        // `repr(transparent)` over the `T` (6.12's `Opaque::raw_get` is gone in 7.x).
+        unsafe { (&raw const (*this.as_ptr()).inflight).cast_mut().cast() }
+    }
+
     /// Takes one in-flight reference.
     ///
     /// # Safety
@@ -169,8 +224,9 @@ impl<T: Operations> DiskShared<T> {
     /// `this` must be live and stay so for the call: the caller holds a reference or the
     /// disk is in a callback.
     unsafe fn get(this: NonNull<Self>) {
-        // SAFETY: Live, by the caller's guarantee.
-        unsafe { (*this.as_ptr()).inflight.fetch_add(1, Ordering::Relaxed) };
+        // SAFETY: Live, by the caller's guarantee; `percpu_ref_get` may follow
+        // `percpu_ref_kill` as long as a reference is held, which the caller's is.
+        unsafe { rloop_helper_percpu_ref_get(Self::inflight(this)) };
     }
 
     /// Gives one in-flight reference back; the last one wakes [`GenDisk::drop`].
@@ -182,25 +238,65 @@ impl<T: Operations> DiskShared<T> {
     ///
     /// The caller must own one of the references and not use `this` afterwards.
     pub(super) unsafe fn put(this: NonNull<Self>) {
-        // SAFETY: Live until our reference is given back, which is this `fetch_sub`.
-        let left = unsafe { (*this.as_ptr()).inflight.fetch_sub(1, Ordering::AcqRel) };
-        if left == 1 {
-            // SAFETY: The count reached zero, which only the waiter in `GenDisk::drop` can
-            // follow; it keeps the `DiskShared` until `complete` has released the
-            // completion's lock (`wait_for_completion` takes it before returning).
-            unsafe { bindings::complete((*this.as_ptr()).drained.get()) };
-        }
+        // SAFETY: Live until our reference is given back, which is this call. The last one
+        // runs the release (`inflight_released`) inside it, which completes `drained`; the
+        // `percpu_ref` is not touched after the release returns.
+        unsafe { rloop_helper_percpu_ref_put(Self::inflight(this)) };
+    }
+}
+
+#[pinned_drop]
+impl<T: Operations> PinnedDrop for DiskShared<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: No reference is left (released, or never set up: all zeroes), and nothing
+        // uses the count any more.
+        unsafe { bindings::percpu_ref_exit(self.inflight.get()) };
+    }
+}
+
+/// The release of a disk's in-flight count: the last reference is gone after
+/// `percpu_ref_kill`. Runs in the context of that last put (an interrupt, say) or of the RCU
+/// callback of the kill.
+///
+/// # Safety
+///
+/// `r` must be the `inflight` of a live `DiskShared<T>`.
+unsafe extern "C" fn inflight_released<T: Operations>(r: *mut bindings::percpu_ref) {
+    // SAFETY: `r` is the `inflight` field of a `DiskShared<T>` (caller), so the struct starts
+    // that many bytes before it. The waiter in `GenDisk::drop` keeps it until `complete` has
+    // released the completion's lock (`wait_for_completion` takes it before returning).
+    unsafe {
+        let shared = r
+            .cast::<u8>()
+            .sub(core::mem::offset_of!(DiskShared<T>, inflight))
+            .cast::<DiskShared<T>>();
+        bindings::complete((*shared).drained.get());
+    }
+}
+
+/// The type of a disk's operations: what a `DiskShared` starts with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(transparent)]
+struct DiskKind(core::any::TypeId);
+
+impl DiskKind {
+    fn of<T: Operations>() -> Self {
+        Self(core::any::TypeId::of::<T>())
     }
 }
 
 /// A reference to a disk's data that keeps the disk's bios from being considered drained:
-/// [`GenDisk::drop`] waits for it.
+/// [`GenDisk::drop`] waits for it. Only the block room makes one ([`BioList::drain`]), and
+/// lends its data for a call: a hold kept in the driver's own state would keep the disk
+/// from ever being drained.
+///
+/// [`BioList::drain`]: super::BioList::drain
 ///
 /// # Invariants
 ///
 /// `shared` is the live `DiskShared<T>` of a `GenDisk<T>`, and this handle owns one of its
 /// in-flight references.
-pub(crate) struct DiskHold<T: Operations> {
+pub(super) struct DiskHold<T: Operations> {
     shared: NonNull<DiskShared<T>>,
 }
 
@@ -222,7 +318,7 @@ impl<T: Operations> DiskHold<T> {
     }
 
     /// The disk's data.
-    pub(crate) fn data(&self) -> &T::Data {
+    pub(super) fn data(&self) -> &T::Data {
         // SAFETY: Our in-flight reference keeps the `DiskShared` alive.
         unsafe { &self.shared.as_ref().data }
     }
@@ -284,8 +380,15 @@ impl<T: Operations> DiskRef<'_, T> {
 
     /// Changes the queue limits with the queue frozen, as `queue_limits_commit_update`'s
     /// contract asks of a live disk: nobody sees half of the change. Freezing a bio-based
-    /// queue waits only for `submit_bio` calls in progress, never for the bios we hold.
+    /// queue waits only for `submit_bio` calls in progress, never for the bios we hold; so
+    /// from inside `submit_bio` (this task's or a stacked driver's, all of which keep
+    /// `current->bio_list` set) it would wait for itself: `EDEADLK` there. It sleeps, so an
+    /// atomic caller is a bug the kernel's `might_sleep()` reports.
     fn update_limits(&self, f: impl FnOnce(&mut bindings::queue_limits)) -> Result {
+        // SAFETY: Only looks at the current task.
+        if !unsafe { rloop_helper_may_freeze_queue() } {
+            return Err(Error::from_errno(-(bindings::EDEADLK as i32)));
+        }
         // SAFETY: The disk and its queue are live. `queue_limits_start_update` takes
         // `limits_lock`, which `queue_limits_commit_update_frozen` releases whatever it
         // returns, after freezing the queue for the commit and unfreezing it.
@@ -410,7 +513,8 @@ impl GenDiskBuilder {
         data: T::Data,
         groups: &'static AttributeGroups<T>,
     ) -> Result<GenDisk<T>> {
-        let shared = KBox::pin_init(DiskShared::<T>::new(data), GFP_KERNEL)?;
+        let mut shared = KBox::pin_init(DiskShared::<T>::new(data), GFP_KERNEL)?;
+        shared.as_mut().init_inflight()?;
 
         // SAFETY: `lim` is a valid `queue_limits`; the lock class key is static.
         let disk = from_err_ptr(unsafe {
@@ -537,11 +641,12 @@ impl<T: Operations> Drop for GenDisk<T> {
             bindings::del_gendisk(disk);
             DiskShared::<T>::from_disk(disk)
         };
-        // SAFETY: `shared` is live: our base reference is still out.
-        let left = unsafe { (*shared.as_ptr()).inflight.fetch_sub(1, Ordering::AcqRel) };
-        if left != 1 {
-            // SAFETY: `drained` is initialised and completed by the last `put`.
-            unsafe { bindings::wait_for_completion((*shared.as_ptr()).drained.get()) };
+        // SAFETY: `shared` is live: our base reference is still out. `percpu_ref_kill` gives
+        // it back and makes the count atomic; its release completes `drained` once no `Bio` or
+        // `DiskHold` is left.
+        unsafe {
+            bindings::percpu_ref_kill_and_confirm(DiskShared::inflight(shared), None);
+            bindings::wait_for_completion((*shared.as_ptr()).drained.get());
         }
         // SAFETY: No bio of the disk is left; this drops the reference `build` got.
         unsafe { bindings::put_disk(disk) };
@@ -654,55 +759,65 @@ unsafe extern "C" fn ioctl_callback<T: Operations>(
     }
 }
 
-/// The C type of `block_device_operations.poll_bio`.
-type PollBioFn =
-    unsafe extern "C" fn(*mut bindings::bio, *mut bindings::io_comp_batch, c_uint) -> c_int;
-
 /// # Safety
 ///
-/// Called by `bio_poll()` for a bio it found on a `GenDisk<T>`, with that disk's queue entered
-/// and, if the bio may have ended, under `rcu_read_lock()` (`iocb_bio_iopoll()`), so that its
-/// `bi_bdev` and that device's disk are live for the call.
-#[allow(
-    clippy::incompatible_msrv,
-    reason = "6.12 declares rustc 1.78, but rloop needs 1.85 on every kernel (fn_addr_eq)"
-)]
+/// Called by `bio_poll()` for a bio it found on a `GenDisk<T>`, with that disk's queue
+/// entered. If the bio may have ended, the caller is under `rcu_read_lock()`
+/// (`iocb_bio_iopoll()`), so that whatever device the bio's memory (type-stable under RCU)
+/// names now, and that device's disk, stay allocated for the call; if not, the bio is live
+/// and so are its device and disk.
 unsafe extern "C" fn poll_bio_callback<T: Operations>(
     bio: *mut bindings::bio,
     iob: *mut bindings::io_comp_batch,
     flags: c_uint,
 ) -> c_int {
-    // SAFETY: The bio's memory is a bio for the call (bios are type-stable under RCU), but it
-    // may have ended and been reused since `bio_poll` read its device: read the device again
-    // and trust its data only if it is still a `GenDisk<T>`, whose `fops` lead here (the crate
-    // is one codegen unit, so this function has one address). That disk is live for the call:
-    // the caller's guarantee covers whatever `bi_bdev` holds now.
-    let data = unsafe {
+    // `bio_poll` pinned the queue of the device it read; the bio may have ended and been
+    // reused for another device since, so the device is read again and nothing of it is
+    // trusted until known. A disk whose `fops` this module owns is a `GenDisk` of this room
+    // (only `Fops` names this module as owner), so its `private_data` is null (being freed)
+    // or a `DiskShared` of some type, whose `kind` says which. `free_disk_callback` empties
+    // `private_data` and waits for a grace period before it frees: under the caller's RCU
+    // read lock, what was read here stays for the call.
+    // SAFETY: The device and disk are allocated for the call (caller's guarantee); the fops
+    // are static.
+    let shared = unsafe {
         let bdev = ptr::read_volatile(&raw const (*bio).bi_bdev);
         if bdev.is_null() {
             return 0;
         }
         let disk = (*bdev).bd_disk;
-        let ours: PollBioFn = poll_bio_callback::<T>;
-        match (*(*disk).fops).poll_bio {
-            Some(f) if ptr::fn_addr_eq(f, ours) => {}
-            _ => return 0,
+        if (*(*disk).fops).owner != &raw mut bindings::__this_module {
+            return 0;
         }
-        &DiskShared::<T>::from_disk(disk).as_ref().data
+        let shared = ptr::read_volatile(&raw const (*disk).private_data).cast::<DiskShared<T>>();
+        if shared.is_null() || *shared.cast::<DiskKind>() != DiskKind::of::<T>() {
+            return 0;
+        }
+        &*shared
     };
-    let n = T::poll_bio(data, BioKey::from_raw(bio), PollCtx { iob, flags });
+    // INVARIANT: `iob` is the block layer's batch for this call, or null.
+    let ctx = PollCtx {
+        iob,
+        flags,
+        _p: PhantomData,
+    };
+    let n = T::poll_bio(&shared.data, BioKey::from_raw(bio), ctx);
     c_int::try_from(n).unwrap_or(c_int::MAX)
 }
 
 /// # Safety
 ///
-/// Called once by `disk_release` for an added `GenDisk<T>`, when its last reference goes.
+/// Called once by `disk_release` for an added `GenDisk<T>`, when its last reference goes, in
+/// a context that may sleep (`disk_release` says `might_sleep()`).
 unsafe extern "C" fn free_disk_callback<T: Operations>(disk: *mut bindings::gendisk) {
-    // SAFETY: `private_data` is the `DiskShared<T>` box `build` leaked; nothing uses it any
-    // more.
+    // SAFETY: `private_data` is the `DiskShared<T>` box `build` leaked. No bio, open or
+    // callback of the disk is left but a poller that found the disk through a reused bio
+    // (`poll_bio_callback`), which reads `private_data` under `rcu_read_lock()`: once it is
+    // null and a grace period has passed, none can hold the `DiskShared` any more.
     unsafe {
         let shared = (*disk).private_data.cast::<DiskShared<T>>();
-        (*disk).private_data = ptr::null_mut();
+        ptr::write_volatile(&raw mut (*disk).private_data, ptr::null_mut());
+        bindings::synchronize_rcu();
         drop(KBox::from_raw(shared));
     }
 }

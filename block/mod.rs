@@ -4,6 +4,7 @@
 //! `submit_bio` with no request queue, laid out like `rust/kernel/block/mq` of the 6.12 tree.
 //!
 //! - [`bio`]: the bios a driver holds ([`Bio`], [`BioList`]) and what they ask for.
+//! - `cgroup`: work for a bio charged to its submitter's cgroups.
 //! - [`gen_disk`]: [`GenDiskBuilder`], [`GenDisk`] and the [`Operations`] a driver implements.
 //! - [`sysfs`]: read-only attributes typed by the disk's operations.
 //!
@@ -14,10 +15,11 @@
 #![allow(unsafe_code)]
 
 pub(crate) mod bio;
+mod cgroup;
 pub(crate) mod gen_disk;
 pub(crate) mod sysfs;
 
-pub(crate) use bio::{Bio, BioKey, BioList, BioOp, BlkStatus, Blkcg};
+pub(crate) use bio::{Bio, BioKey, BioList, BioOp, BlkStatus};
 pub(crate) use gen_disk::{
     CompatIoctl, DiskRef, Features, GenDisk, GenDiskBuilder, OpenMode, Operations, PollCtx,
 };

@@ -17,7 +17,7 @@ mod workqueue;
 pub(crate) use compat::{new_irq_spinlock, user_slice, IrqSpinLock};
 pub(crate) use control_dev::{ControlDev, ControlOps};
 pub(crate) use owned_file::OwnedFile;
-pub(crate) use task_scope::{CgroupScope, IoWorkerScope};
+pub(crate) use task_scope::IoWorkerScope;
 pub(crate) use workqueue::Workqueue;
 
 use crate::rloop_uapi::RloopConfig;

@@ -7,7 +7,8 @@ Usage: errfs.py MOUNTPOINT STORE
 MOUNTPOINT/disk is STORE (reads and writes go to it). Writing "OP ERRNO" to
 MOUNTPOINT/fail makes every OP (read, write or fsync) of MOUNTPOINT/disk fail
 with that errno, by name ("read ENOMEM"); "OP stall" holds every OP until
-"none" is written, which ends either. A backing
+"none" is written, which ends either. MOUNTPOINT/held reads as the number of
+operations held now (16 bytes, space-padded). A backing
 file system that answers so is how a test sees what rloop makes of an errno
 no local file system gives on demand. Runs in the foreground until unmounted.
 """
@@ -22,6 +23,7 @@ import time
 import fusepy as fuse
 
 OPS = ("read", "write", "fsync")
+HELD_SIZE = 16
 
 
 class ErrFs(fuse.Operations):
@@ -30,6 +32,7 @@ class ErrFs(fuse.Operations):
         self.guard = threading.Lock()
         self.failing = None  # (op, errno or "stall") or None
         self.unstalled = threading.Event()
+        self.held = 0
         self.mounted = int(time.time())
 
     def fail_for(self, op):
@@ -37,7 +40,11 @@ class ErrFs(fuse.Operations):
             failing = self.failing
         if failing and failing[0] == op:
             if failing[1] == "stall":
+                with self.guard:
+                    self.held += 1
                 self.unstalled.wait()
+                with self.guard:
+                    self.held -= 1
             else:
                 raise fuse.FuseOSError(failing[1])
 
@@ -51,13 +58,15 @@ class ErrFs(fuse.Operations):
             return dict(base, st_mode=stat.S_IFREG | 0o600, st_nlink=1, st_size=size)
         if path == "/fail":
             return dict(base, st_mode=stat.S_IFREG | 0o600, st_nlink=1, st_size=0)
+        if path == "/held":
+            return dict(base, st_mode=stat.S_IFREG | 0o400, st_nlink=1, st_size=HELD_SIZE)
         raise fuse.FuseOSError(errno.ENOENT)
 
     def readdir(self, path, fh):
-        return [".", "..", "disk", "fail"]
+        return [".", "..", "disk", "fail", "held"]
 
     def open(self, path, flags):
-        if path not in ("/disk", "/fail"):
+        if path not in ("/disk", "/fail", "/held"):
             raise fuse.FuseOSError(errno.ENOENT)
         return 0
 
@@ -66,6 +75,10 @@ class ErrFs(fuse.Operations):
             os.ftruncate(self.fd, length)
 
     def read(self, path, size, offset, fh):
+        if path == "/held":
+            with self.guard:
+                held = self.held
+            return b"%*d\n" % (HELD_SIZE - 1, held)
         if path != "/disk":
             return b""
         self.fail_for("read")

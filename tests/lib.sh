@@ -116,9 +116,9 @@ load_rloop() {
 	on_exit unload_rloop
 }
 
-# unload_rloop: rmmod rloop if it is loaded. Each direct I/O holds a module
-# reference until its completion has left the module, so right after the
-# last I/O rmmod may be told the module is in use: it is tried for a second.
+# unload_rloop: rmmod rloop if it is loaded. An open device holds a module
+# reference, and udev may still be probing one a test has just finished
+# with: rmmod is tried for a second.
 unload_rloop() {
 	local i
 	[ -e /sys/module/rloop ] || return 0

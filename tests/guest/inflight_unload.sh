@@ -1,11 +1,14 @@
 #!/bin/bash
-# A direct I/O in flight pins the module. The backing file's file system
-# (FUSE here: its completion runs in the daemon's write to /dev/fuse, a
-# context rmmod cannot flush) may run rloop's completion after the bio's end
-# has let the disk go; the module text must outlive that. While a read is
-# held in the file system the module has one reference more than the open
-# device accounts for; detach turns autoclear on, rmmod is refused, and once
-# the read completes the device goes and the module unloads.
+# A direct I/O in flight when the module goes. The backing file's file
+# system (FUSE here: its completion runs in the daemon's write to /dev/fuse,
+# a context rmmod cannot flush) may run rloop's completion after the bio's
+# end has let the disk go; the module text must outlive that, which module
+# exit's wait for the disk's bios and free_module's grace period give
+# (the completion's tail is an RCU read-side section). No I/O takes a
+# module reference: while a read is held in the file system the module has
+# only the one of the reader's open. detach turns autoclear on, rmmod is
+# refused while the device is open, and once the read completes the device
+# goes and the module unloads.
 # timeout: 180
 . "${0%/*}/../lib.sh"
 
@@ -22,12 +25,18 @@ echo "read stall" >"$mnt/fail"
 dd if="$dev" of="$RLOOP_TEST_TMP/block" bs=4k count=1 iflag=direct status=none &
 reader=$!
 on_exit sh -c "echo none >'$mnt/fail'" # never leave the reader stuck
-# One reference for the reader's open, one for its read.
+# The read is in the file system once the daemon holds it.
+held() {
+	local n
+	read -r n <"$mnt/held" && echo "$n"
+}
 for ((i = 0; i < 100; i++)); do
-	[ "$(</sys/module/rloop/refcnt)" -ne $((refs + 2)) ] || break
+	[ "$(held)" -eq 0 ] || break
 	sleep 0.1
 done
-assert_eq "$(</sys/module/rloop/refcnt)" $((refs + 2)) "module references with the reader's read in the file system (before: $refs)"
+[ "$(held)" -gt 0 ] || fail "the read never reached the file system"
+# One reference, for the reader's open: none for its read.
+assert_eq "$(</sys/module/rloop/refcnt)" $((refs + 1)) "module references with the reader's read in the file system (before: $refs)"
 
 out=$("$RLOOPCTL" detach "$dev" 2>&1) || fail "detach of the busy device failed: $out"
 [[ "$out" == *"busy: autoclear turned on"* ]] || fail "detach of the busy device said: $out"

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Work done for a bio, charged to the cgroups of the task that submitted it, as loop does
+//! for each command (`loop_handle_cmd()`): the I/O the backing file system issues goes to
+//! the bio's block cgroup (`kthread_associate_blkcg`, so `io.max` holds), the memory it
+//! allocates to the memory cgroup of the same cgroup (`set_active_memcg`).
+//!
+//! C header: [`include/linux/blk-cgroup.h`](srctree/include/linux/blk-cgroup.h),
+//! [`include/linux/sched/mm.h`](srctree/include/linux/sched/mm.h).
+
+use super::{Bio, Operations};
+use crate::bindings_ext::{
+    rloop_helper_bio_blkcg_css, rloop_helper_blkcg_root_css, rloop_helper_css_put,
+    rloop_helper_memcg_css_get, rloop_helper_set_active_memcg, rloop_helper_set_active_memcg_css,
+};
+use core::{marker::PhantomData, ptr};
+use kernel::bindings;
+
+impl<T: Operations> Bio<T> {
+    /// Runs `f` with the bio, the current task charging what it does to the bio's cgroups
+    /// (nothing changes for a bio of the root cgroup). The current task must be a kthread (a
+    /// worker): a user task's own association is left alone.
+    ///
+    /// A closure, not a guard: scopes end in the order they began, so the memory cgroup
+    /// restored at the end is always the one this scope replaced. At the end the task is
+    /// associated with no block cgroup: a call inside `f` ends the outer association early
+    /// (charging the rest of `f` to the root), never to a cgroup that is gone.
+    pub(crate) fn in_submitter_cgroups<R>(self, f: impl FnOnce(Self) -> R) -> R {
+        // SAFETY: The bio is live; `bio_blkcg_css` reads its `bi_blkg`, which holds a
+        // reference to the cgroup while the bio lives. The root's is a constant.
+        let css = unsafe {
+            let css = rloop_helper_bio_blkcg_css(self.as_raw());
+            if css.is_null() || css == rloop_helper_blkcg_root_css() {
+                return f(self);
+            }
+            css
+        };
+        // SAFETY: `css` is live (the bio holds it), and the scope takes its own references:
+        // `f` may end the bio.
+        let _scope = unsafe { CgroupScope::enter(css) };
+        f(self)
+    }
+}
+
+/// The association made by [`Bio::in_submitter_cgroups`], undone on drop.
+///
+/// # Invariants
+///
+/// The current task is associated with a block cgroup. `memcg_css` is null, or a memory
+/// cgroup we hold a reference to and made the active one, `old_memcg` being the one before.
+struct CgroupScope {
+    memcg_css: *mut bindings::cgroup_subsys_state,
+    old_memcg: *mut bindings::mem_cgroup,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl CgroupScope {
+    /// # Safety
+    ///
+    /// `css` must be a live block cgroup for the call.
+    unsafe fn enter(css: *mut bindings::cgroup_subsys_state) -> Self {
+        // SAFETY: `css` is live (caller); `kthread_associate_blkcg` takes its own reference
+        // (it does nothing for a task that is not a kthread) and `memcg_css_get` returns one.
+        let (memcg_css, old_memcg) = unsafe {
+            bindings::kthread_associate_blkcg(css);
+            let memcg_css = rloop_helper_memcg_css_get(css);
+            let old = if memcg_css.is_null() {
+                ptr::null_mut()
+            } else {
+                rloop_helper_set_active_memcg_css(memcg_css)
+            };
+            (memcg_css, old)
+        };
+        // INVARIANT: Set up above.
+        Self {
+            memcg_css,
+            old_memcg,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl Drop for CgroupScope {
+    fn drop(&mut self) {
+        // SAFETY: Same task as in `enter` (not `Send`), and scopes end in the order they began
+        // (only `in_submitter_cgroups` makes one, around a closure): the memory cgroup we set
+        // is still the active one. The references taken there are given back once.
+        unsafe {
+            if !self.memcg_css.is_null() {
+                rloop_helper_set_active_memcg(self.old_memcg);
+                rloop_helper_css_put(self.memcg_css);
+            }
+            bindings::kthread_associate_blkcg(ptr::null_mut());
+        }
+    }
+}
