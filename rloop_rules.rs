@@ -156,8 +156,10 @@ pub enum IoOutcome {
 
 /// Maps a backing file's result (bytes done, or a negative errno) to what happens to the bio.
 ///
-/// A short transfer is an error: the rest of the bio did not happen. Errors go through
-/// [`caller_errno`].
+/// A short transfer is an error: the rest of the bio did not happen. Direct I/O on a local
+/// file system is short only at the file's end (a file truncated under the device), where
+/// loop's retry of the rest reads nothing and fails the same way; a write that falls short
+/// is an error too, where loop would end it as done. Errors go through [`caller_errno`].
 pub fn io_outcome(requested: u32, result: isize) -> IoOutcome {
     match usize::try_from(result) {
         Ok(done) if done == requested as usize => IoOutcome::Done,
