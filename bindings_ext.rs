@@ -164,6 +164,8 @@ extern "C" {
     pub(crate) fn rloop_helper_raw_smp_processor_id() -> c_uint;
     /// `need_resched()`, [`include/linux/sched.h`](srctree/include/linux/sched.h).
     pub(crate) fn rloop_helper_need_resched() -> bool;
+    /// `cond_resched()`, [`include/linux/sched.h`](srctree/include/linux/sched.h).
+    pub(crate) fn rloop_helper_cond_resched();
     /// `cpu_relax()`, [`arch/x86/include/asm/vdso/processor.h`](srctree/arch/x86/include/asm/vdso/processor.h).
     pub(crate) fn rloop_helper_cpu_relax();
     /// The `poll_us` module parameter (`rloop_params.c`).

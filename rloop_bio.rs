@@ -24,8 +24,8 @@ use crate::block::{
     OpenMode, Operations, PollCtx,
 };
 use crate::kernel_extras::{
-    cpu_relax, cpu_wanted_elsewhere, current_cpu, eopnotsupp, now_ns, nr_cpu_ids, IoWorkerScope,
-    Workqueue,
+    cond_resched, cpu_relax, cpu_wanted_elsewhere, current_cpu, eopnotsupp, now_ns, nr_cpu_ids,
+    IoWorkerScope, Workqueue,
 };
 use crate::rloop_rules::{caller_errno, io_outcome, FilePos, IoOutcome, PollWindow};
 use crate::rloop_uapi::RLOOP_FLAG_PARTSCAN;
@@ -192,6 +192,14 @@ impl WorkItem for CpuQueue {
             let woken_at = this.woken_at_ns.load(Ordering::Relaxed);
             this.learn(woken_at.saturating_sub(idle_since));
         }
+        // A file that never makes the worker sleep (its device completes inline) would have
+        // it hold the CPU for as long as bios keep coming, which on a kernel without
+        // preemption (`preempt=none`) keeps every other task off it. So the worker yields
+        // between bios that follow each other, as loop's worker does after each command;
+        // not between a bio and the poll of an empty list (which stops when the CPU is
+        // wanted), nor after a poll that caught a bio while it was not: a bio every poll
+        // catches at queue depth 1 gets no added wake-up.
+        let mut yield_next = false;
         loop {
             let batch = {
                 let mut pending = this.pending.lock();
@@ -199,11 +207,18 @@ impl WorkItem for CpuQueue {
                 pending.bios.take()
             };
             if !batch.is_empty() {
-                batch.drain(issue);
+                batch.drain(|dev, bio| {
+                    if yield_next {
+                        cond_resched();
+                    }
+                    yield_next = true;
+                    issue(dev, bio);
+                });
                 continue;
             }
             let dry_at = now_ns();
             if this.poll(dry_at) {
+                yield_next = cpu_wanted_elsewhere();
                 continue;
             }
             let mut pending = this.pending.lock();

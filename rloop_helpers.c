@@ -328,6 +328,11 @@ bool rloop_helper_need_resched(void)
 	return need_resched();
 }
 
+void rloop_helper_cond_resched(void)
+{
+	cond_resched();
+}
+
 void rloop_helper_cpu_relax(void)
 {
 	cpu_relax();

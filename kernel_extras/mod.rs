@@ -79,6 +79,14 @@ pub(crate) fn cpu_wanted_elsewhere() -> bool {
     }
 }
 
+/// Gives the CPU up if the scheduler wants it (`cond_resched()`): a point where a kernel
+/// without preemption may switch tasks. Sleeps; only from a task that may.
+pub(crate) fn cond_resched() {
+    // SAFETY: Touches no memory of ours. From an atomic context it would be a scheduling
+    // bug, which the kernel's `might_sleep()` in it reports, not undefined behaviour.
+    unsafe { crate::bindings_ext::rloop_helper_cond_resched() }
+}
+
 /// One turn of a busy-wait loop (`cpu_relax()`): lets a sibling hardware thread run.
 pub(crate) fn cpu_relax() {
     // SAFETY: A pause instruction; no state.

@@ -159,31 +159,42 @@ test_limit() { # NAME: the test's `# timeout: N`, else the default
 	t=$(sed -n 's/^# timeout: *\([0-9][0-9]*\) *$/\1/p' "tests/$suite/$1.sh" 2>/dev/null | head -n 1)
 	echo "${t:-${RLOOP_TEST_TIMEOUT:-300}}"
 }
+test_boot() { # NAME: the test's `# boot: ARGS`, kernel arguments it needs a VM of its own for
+	sed -n 's/^# boot: *\(.*[^ ]\) *$/\1/p' "tests/$suite/$1.sh" 2>/dev/null | head -n 1
+}
 # Longest first (by their limits), so that the VMs finish close together.
 mapfile -t names < <(for n in "${names[@]}"; do echo "$(test_limit "$n") $n"; done | sort -k1,1nr -k2,2 | cut -d' ' -f2)
+# A test with a boot line runs alone, in a VM booted with it, after the
+# shared VMs.
+shared=() alone=()
+for name in "${names[@]}"; do
+	if [ -n "$(test_boot "$name")" ]; then alone+=("$name"); else shared+=("$name"); fi
+done
 # The VMs' limit: every test's own limit (one VM may end up running them
 # all), plus boot and the kmemleak scan.
 limit=300
-for name in "${names[@]}"; do limit=$((limit + $(test_limit "$name"))); done
+for name in "${shared[@]}"; do limit=$((limit + $(test_limit "$name"))); done
 
 # Several VMs share the list through claims (guest/runner.sh). A TCG
 # guest with two CPUs running the suite keeps about two host CPUs busy (on
 # two, a second VM made the run slower, not faster).
 nvm=${RLOOP_CHECK_VMS:-$(($(nproc) / 2))}
 [ "$nvm" -le 4 ] || nvm=4
-[ "$nvm" -le ${#names[@]} ] || nvm=${#names[@]}
-[ "$nvm" -ge 1 ] || nvm=1
+[ "$nvm" -le ${#shared[@]} ] || nvm=${#shared[@]}
 rm -rf "$logs"/vm "$logs"/vm[0-9]* "$logs/claims"
 claims=$logs/claims
 mkdir -p "$claims"
-say "running ${#names[@]} guest test(s) in $nvm VM(s) (limit ${limit}s; run dirs $logs/vm*)"
+vmargs_common=(--disk 1G --disk 1G --disk 1G:4096 --kernel "$kdir")
+[ "$verbose" -eq 1 ] || vmargs_common+=(--quiet)
 pids=()
+if [ "$nvm" -gt 0 ]; then
+	say "running ${#shared[@]} guest test(s) in $nvm VM(s) (limit ${limit}s; run dirs $logs/vm*)"
+fi
 for ((i = 0; i < nvm; i++)); do
-	vmargs=(--disk 1G --disk 1G --disk 1G:4096 --timeout "$limit" --kernel "$kdir" --out "$logs/vm$i")
-	[ "$verbose" -eq 1 ] || vmargs+=(--quiet)
+	vmargs=("${vmargs_common[@]}" --timeout "$limit" --out "$logs/vm$i")
 	[ "$nvm" -eq 1 ] || vmargs+=(--share "$claims")
 	RLOOP_CLAIMS=$([ "$nvm" -eq 1 ] || echo /run/rloopshare) \
-		"$here/vm.sh" "${vmargs[@]}" -- guest/runner.sh "${names[@]}" &
+		"$here/vm.sh" "${vmargs[@]}" -- guest/runner.sh "${shared[@]}" &
 	pids+=($!)
 done
 vmrc=()
@@ -191,6 +202,16 @@ for pid in "${pids[@]}"; do
 	rc=0
 	wait "$pid" || rc=$?
 	vmrc+=("$rc")
+done
+# One at a time: each keeps about two host CPUs busy.
+for name in "${alone[@]}"; do
+	boot=$(test_boot "$name")
+	say "running $name alone in a VM booted with: $boot (run dir $logs/vm$nvm)"
+	rc=0
+	RLOOP_VM_APPEND="${RLOOP_VM_APPEND:-} $boot" "$here/vm.sh" "${vmargs_common[@]}" \
+		--timeout $((300 + $(test_limit "$name"))) --out "$logs/vm$nvm" -- guest/runner.sh "$name" || rc=$?
+	vmrc+=("$rc")
+	nvm=$((nvm + 1))
 done
 
 report_host_tests
