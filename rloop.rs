@@ -31,6 +31,7 @@ mod kernel_extras;
 mod rloop_bio;
 mod rloop_ioctl;
 // Shared with user space, as the ABI is: public so that all of it is part of the crate.
+pub mod file_pos;
 pub mod rloop_rules;
 #[path = "uapi/rloop_uapi.rs"]
 pub mod rloop_uapi;

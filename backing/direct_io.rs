@@ -20,8 +20,8 @@ use crate::bindings_ext::{
     SLAB_HWCACHE_ALIGN,
 };
 use crate::block::{Bio, BioKey, Operations, PollCtx};
+use crate::file_pos::FilePos;
 use crate::kernel_extras::{new_irq_spinlock, IrqSpinLock};
-use crate::rloop_rules::FilePos;
 use core::{
     marker::PhantomData,
     pin::Pin,

@@ -12,8 +12,8 @@ use crate::bindings_ext::{
     rloop_helper_inode_is_append, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE,
     FMODE_CAN_ODIRECT, FMODE_READ, FMODE_WRITE,
 };
+use crate::file_pos::FilePos;
 use crate::kernel_extras::OwnedFile;
-use crate::rloop_rules::FilePos;
 use core::ptr::{self, NonNull};
 use kernel::{
     bindings,

@@ -20,6 +20,10 @@ pub mod abi;
 #[path = "../../../rloop_rules.rs"]
 pub mod rules;
 
+/// The file positions those rules compute (`file_pos.rs`, `core` only).
+#[path = "../../../file_pos.rs"]
+pub mod file_pos;
+
 pub mod cli;
 pub mod columns;
 pub mod ctl;
