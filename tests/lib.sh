@@ -251,6 +251,26 @@ expect_eio() {
 	grep -q 'Input/output error' "$RLOOP_TEST_TMP/err" || fail "$what: want EIO, got: $(cat "$RLOOP_TEST_TMP/err")"
 }
 
+# loop_dio FILE: print a loop device with direct I/O over FILE, the
+# baseline rloop is compared with (loading the loop module; skips without
+# it). At exit the device is detached and, once udev has let go of it (a
+# detach is a change event it probes), the module removed.
+loop_dio() {
+	local lo
+	modprobe loop || skip "no loop module"
+	lo=$(losetup --find --show --direct-io=on "$1") || {
+		modprobe -r loop
+		fail "losetup --direct-io=on $1 failed"
+	}
+	on_exit _rl_loop_gone "$lo"
+	echo "$lo"
+}
+_rl_loop_gone() {
+	losetup -d "$1"
+	udevadm settle
+	modprobe -r loop
+}
+
 # cgroup_with CONTROLLER NAME: print a new cgroup v2 directory NAME with
 # CONTROLLER enabled for it, removed at exit; skips without cgroup2 or the
 # controller.

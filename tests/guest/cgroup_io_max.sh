@@ -32,10 +32,7 @@ write_in_cgroup() {
 
 dev=$(rl_create "$dir/backing")
 rl=$(write_in_cgroup "$dev")
-modprobe loop || skip "no loop module"
-on_exit modprobe -r loop
-lo=$(losetup --find --show --direct-io=on "$dir/backing") || fail "losetup failed"
-on_exit losetup -d "$lo"
+lo=$(loop_dio "$dir/backing")
 lp=$(write_in_cgroup "$lo")
 echo "4 MiB at 1 MiB/s: rloop $((rl / 10)).$((rl % 10)) s, loop $((lp / 10)).$((lp % 10)) s"
 # 4 MiB at 1 MiB/s: about 4 s, less the first slice's allowance.

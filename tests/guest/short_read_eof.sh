@@ -14,10 +14,7 @@ load_rloop
 dir=$(scratch_dir "${DISKS[0]}" xfs)
 dd if=/dev/urandom of="$dir/backing" bs=1M count=8 status=none
 dev=$(rl_create "$dir/backing")
-modprobe loop || skip "no loop module"
-on_exit modprobe -r loop
-lo=$(losetup --find --show --direct-io=on "$dir/backing") || fail "losetup failed"
-on_exit losetup -d "$lo"
+lo=$(loop_dio "$dir/backing")
 
 # The new end is inside the 4 KiB block at 6 MiB: 2 KiB of it remain.
 end=$(((6 << 20) + 2048))
