@@ -78,6 +78,8 @@ extern "C" {
     pub(crate) fn rloop_helper_may_freeze_queue() -> bool;
     /// `percpu_ref_get()`, [`include/linux/percpu-refcount.h`](srctree/include/linux/percpu-refcount.h).
     pub(crate) fn rloop_helper_percpu_ref_get(r: *mut bindings::percpu_ref);
+    /// `percpu_ref_tryget_live()`, [`include/linux/percpu-refcount.h`](srctree/include/linux/percpu-refcount.h).
+    pub(crate) fn rloop_helper_percpu_ref_tryget_live(r: *mut bindings::percpu_ref) -> bool;
     /// `percpu_ref_put()`, [`include/linux/percpu-refcount.h`](srctree/include/linux/percpu-refcount.h).
     pub(crate) fn rloop_helper_percpu_ref_put(r: *mut bindings::percpu_ref);
     /// `rcu_read_lock()`, [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h).

@@ -18,9 +18,9 @@
 use core::fmt::Write;
 use core::sync::atomic::AtomicBool;
 use kernel::{
-    c_str, new_mutex, new_spinlock, new_work,
+    c_str, new_mutex, new_work,
     prelude::*,
-    sync::{Arc, Mutex, SpinLock},
+    sync::{Arc, Mutex},
     workqueue::{impl_has_work, Work, WorkItem},
 };
 
@@ -36,7 +36,7 @@ pub mod rloop_rules;
 #[path = "uapi/rloop_uapi.rs"]
 pub mod rloop_uapi;
 
-use backing::{BackingFile, IoCache, IoPool};
+use backing::{AttachedFile, BackingFile, IoCache, IoPool};
 use block::{Attribute, AttributeGroup, AttributeGroups, AttributeList, GenDisk, SysfsBuffer};
 use kernel_extras::{dev_major_minor, param_poll_us, ControlDev, OwnedFile, Workqueue};
 use rloop_bio::{IoQueues, RloopDisk};
@@ -144,7 +144,7 @@ pub(crate) struct Device {
     pub(crate) attach: Attach,
     /// The backing file, until the last close of an autoclear device lets it go.
     #[pin]
-    file: SpinLock<Option<Arc<BackingFile>>>,
+    pub(crate) file: AttachedFile,
     #[pin]
     state: Mutex<OpenState>,
     /// Whether discard / write-zeroes were found unsupported (and turned off, logged once).
@@ -175,11 +175,6 @@ impl Device {
         self.state.lock().autoclear
     }
 
-    /// The backing file, unless the device is going away.
-    pub(crate) fn file(&self) -> Option<Arc<BackingFile>> {
-        self.file.lock().clone()
-    }
-
     /// An open of the disk (its `open_mutex` held).
     pub(crate) fn opened(&self) -> Result {
         let mut state = self.state.lock();
@@ -206,8 +201,7 @@ impl Device {
             remove
         };
         if remove {
-            let file = this.file.lock().take();
-            drop(file);
+            this.file.release();
             let _ = this.registry.removal_wq.enqueue(this.clone());
         }
     }
@@ -250,7 +244,7 @@ mod attrs {
     }
 
     static BACKING_FILE: Attr = Attr::new(c_str!("backing_file"), |dev, out| {
-        if let Some(file) = dev.file() {
+        if let Some(file) = dev.file.get() {
             out.fill_with(|buf| file.path_into(buf))?;
         }
         line(out, format_args!(""))
@@ -422,13 +416,12 @@ impl Registry {
     }
 
     fn build(self: &Arc<Self>, index: u32, attach: Attach, file: BackingFile) -> Result<Entry> {
-        let file = Arc::new(file, GFP_KERNEL)?;
         let pool = IoPool::new(&self.io_cache, IO_RESERVE)?;
         let io = IoQueues::new(index, param_poll_us().min(POLL_US_MAX))?;
         let device = Arc::pin_init(
             try_pin_init!(Device {
                 index,
-                file <- new_spinlock!(Some(file), "rloop::file"),
+                file <- AttachedFile::new(file),
                 state <- new_mutex!(OpenState {
                     openers: 0,
                     armed: false,

@@ -18,7 +18,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::backing::{BackingFile, Completion, DirectOp, Fallocate, IoPool};
+use crate::backing::{AttachedFile, Completion, DirectOp, Fallocate, IoPool};
 use crate::block::{
     Bio, BioKey, BioList, BioOp, BlkStatus, CompatIoctl, DiskRef, Features, GenDiskBuilder,
     OpenMode, Operations, PollCtx,
@@ -383,9 +383,9 @@ impl IoQueues {
     }
 }
 
-/// Issues one bio on the backing file, from a worker. The file reference taken here is
-/// gone before the bio ends (moved into the direct I/O, or dropped), so that the last close
-/// of an autoclear device holds the last one.
+/// Issues one bio on the backing file, from a worker. A use of the file is given back
+/// before the bio ends, so that the last close of an autoclear device, which lets the file
+/// go, never waits for one.
 ///
 /// Never inlined: `make hops` times the hand-off with a kprobe on it.
 #[inline(never)]
@@ -397,16 +397,15 @@ fn issue(dev: &Arc<Device>, bio: Bio<RloopDisk>) {
 
 /// [`issue`], charged to the bio's cgroups.
 fn issue_as_submitter(dev: &Arc<Device>, bio: Bio<RloopDisk>) {
-    let (Some(file), Some(pos)) = (dev.file(), dev.attach.offset.of_sector(bio.sector())) else {
+    let Some(pos) = dev.attach.offset.of_sector(bio.sector()) else {
         return bio.end(BlkStatus::IOERR);
     };
     match bio.op() {
-        BioOp::Read => IoPool::submit(file, bio, pos, DirectOp::Read),
+        BioOp::Read => IoPool::submit(bio, pos, DirectOp::Read),
         BioOp::Write => {
             if bio.is_preflush() {
-                let flushed = file.fsync();
+                let flushed = dev.file.get().map_or(Err(EIO), |file| file.fsync());
                 if flushed.is_err() || bio.len() == 0 {
-                    drop(file);
                     return bio.end(status_of(flushed));
                 }
             }
@@ -415,22 +414,16 @@ fn issue_as_submitter(dev: &Arc<Device>, bio: Bio<RloopDisk>) {
             } else {
                 DirectOp::Write
             };
-            IoPool::submit(file, bio, pos, op);
+            IoPool::submit(bio, pos, op);
         }
-        BioOp::Discard => fallocate(dev, file, bio, pos, &[Fallocate::PunchHole]),
+        BioOp::Discard => fallocate(dev, bio, pos, &[Fallocate::PunchHole]),
         // Without `REQ_NOUNMAP` the blocks may go: a hole reads as zeroes and costs no
         // space. A block device answers `EOPNOTSUPP` to a hole when it cannot unmap and may
         // still zero a range.
-        BioOp::WriteZeroes if bio.is_nounmap() => {
-            fallocate(dev, file, bio, pos, &[Fallocate::ZeroRange])
+        BioOp::WriteZeroes if bio.is_nounmap() => fallocate(dev, bio, pos, &[Fallocate::ZeroRange]),
+        BioOp::WriteZeroes => {
+            fallocate(dev, bio, pos, &[Fallocate::PunchHole, Fallocate::ZeroRange])
         }
-        BioOp::WriteZeroes => fallocate(
-            dev,
-            file,
-            bio,
-            pos,
-            &[Fallocate::PunchHole, Fallocate::ZeroRange],
-        ),
         BioOp::Other => bio.end(BlkStatus::NOTSUPP),
     }
 }
@@ -438,6 +431,10 @@ fn issue_as_submitter(dev: &Arc<Device>, bio: Bio<RloopDisk>) {
 impl Completion for RloopDisk {
     fn io_pool(dev: &Arc<Device>) -> &IoPool<Self> {
         &dev.pool
+    }
+
+    fn backing_file(dev: &Arc<Device>) -> &AttachedFile {
+        &dev.file
     }
 
     fn direct_io_done(bio: Bio<Self>, result: isize) {
@@ -465,13 +462,10 @@ fn status_of(r: Result) -> BlkStatus {
 
 /// Discard and write-zeroes: the first of `ways` the file takes. A file that takes none
 /// turns the operation off for the disk, once, with a line in the log.
-fn fallocate(
-    dev: &Device,
-    file: Arc<BackingFile>,
-    bio: Bio<RloopDisk>,
-    pos: FilePos,
-    ways: &[Fallocate],
-) {
+fn fallocate(dev: &Device, bio: Bio<RloopDisk>, pos: FilePos, ways: &[Fallocate]) {
+    let Some(file) = dev.file.get() else {
+        return bio.end(BlkStatus::IOERR);
+    };
     let len = u64::from(bio.len());
     let mut result = Err(eopnotsupp());
     for &how in ways {

@@ -258,6 +258,11 @@ void rloop_helper_percpu_ref_get(struct percpu_ref *ref)
 	percpu_ref_get(ref);
 }
 
+bool rloop_helper_percpu_ref_tryget_live(struct percpu_ref *ref)
+{
+	return percpu_ref_tryget_live(ref);
+}
+
 void rloop_helper_percpu_ref_put(struct percpu_ref *ref)
 {
 	percpu_ref_put(ref);

@@ -185,7 +185,7 @@ pub(crate) fn device_ioctl(
             // The file may have grown or shrunk: take its size now. Past a shrunk end, I/O
             // fails with short reads and writes.
             let a = &dev.attach;
-            let size = dev.file().ok_or(ENXIO)?.attrs()?.size;
+            let size = dev.file.get().ok_or(ENXIO)?.attrs()?.size;
             let len = rloop_rules::resized_len(size, a.offset.bytes(), a.sizelimit, a.block_size);
             disk.set_capacity_and_notify(len >> 9);
             Ok(0)

@@ -11,7 +11,7 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h),
 //! [`include/linux/uio.h`](srctree/include/linux/uio.h).
 
-use super::BackingFile;
+use super::{AttachedFile, FileUse};
 use crate::bindings_ext::{
     rloop_helper_file_iopoll, rloop_helper_file_read_iter, rloop_helper_file_write_iter,
     rloop_helper_kiocb_end_write, rloop_helper_kiocb_start_write, rloop_helper_kmem_cache_create,
@@ -43,6 +43,10 @@ pub(crate) trait Completion: Operations {
     /// from the pool of the bio's own disk: the pool lives as long as the disk's data, which
     /// outlives every bio of the disk, so no context outlives its pool.
     fn io_pool(data: &Self::Data) -> &IoPool<Self>;
+
+    /// The backing file of the disk whose data is `data`, which [`IoPool::submit`] reads or
+    /// writes a bio of the disk on, holding a use of it until the I/O is done.
+    fn backing_file(data: &Self::Data) -> &AttachedFile;
 
     /// A read or write from [`IoPool::submit`] finished with `result`: the bytes
     /// transferred or a negative errno. Runs in whatever context the file system completes
@@ -79,15 +83,16 @@ impl DirectOp {
 /// # Invariants
 ///
 /// `iocb` is the first field (`ki_complete` finds the context from it); `pool` is the live
-/// mempool the context came from and `polled` the live table of its [`IoPool`]; `bio` is
-/// `Some` until [`DirectIo::finish`]; if `poll_slot` is `Some(i)`, slot `i` of `polled` holds
+/// mempool the context came from and `polled` the live table of its [`IoPool`]; `file` holds a
+/// raw use of the bio's disk's file until `finish`; `bio` is `Some` until
+/// [`DirectIo::finish`]; if `poll_slot` is `Some(i)`, slot `i` of `polled` holds
 /// this context until `finish` empties it.
 #[repr(C)]
 struct DirectIo<T: Completion> {
     iocb: bindings::kiocb,
     iter: bindings::iov_iter,
-    /// Held until the I/O is done: `ki_filp` is used until then.
-    file: Arc<BackingFile>,
+    /// A use of the file, held until the I/O is done: `ki_filp` is used until then.
+    file: NonNull<AttachedFile>,
     bio: Option<Bio<T>>,
     op: DirectOp,
     pool: NonNull<bindings::mempool_t>,
@@ -144,9 +149,9 @@ impl<T: Completion> DirectIo<T> {
     /// Nothing else may use `io` any more.
     unsafe fn finish(io: *mut Self) {
         // SAFETY: `io` is ours alone. `kiocb_end_write` pairs the `kiocb_start_write` of
-        // `submit`; the context holds the file. The element (and with it the file
-        // reference) goes back before the bio is handed on: ending the last bio may free
-        // the pool.
+        // `submit`; the context holds a use of the file. The element and the use go back
+        // before the bio is handed on: ending the last bio may free the pool and the file's
+        // `AttachedFile`.
         let (bio, ret) = unsafe {
             if (*io).op.writes() {
                 rloop_helper_kiocb_end_write(&raw mut (*io).iocb);
@@ -159,8 +164,10 @@ impl<T: Completion> DirectIo<T> {
             let bio = (*io).bio.take();
             let ret = (*io).ret.load(Ordering::Relaxed);
             let pool = (*io).pool;
+            let file = (*io).file;
             ptr::drop_in_place(io);
             bindings::mempool_free(io.cast(), pool.as_ptr());
+            AttachedFile::put_raw(file);
             (bio, ret)
         };
         if let Some(bio) = bio {
@@ -314,36 +321,45 @@ impl<T: Completion> IoPool<T> {
         u32::try_from(found).unwrap_or(0)
     }
 
-    /// Reads or writes the bio's data at `pos` of `file` with direct I/O, through the file's
+    /// Reads or writes the bio's data at `pos` of the backing file of the bio's disk
+    /// ([`Completion::backing_file`]) with direct I/O, through the file's
     /// `read_iter`/`write_iter`, using the bio's own vector and a context from the pool of the
     /// bio's disk ([`Completion::io_pool`]). [`Completion::direct_io_done`] gets the bio back,
-    /// from this call or from the file system's completion.
+    /// from this call or from the file system's completion: with `EIO` if the file was let go.
     ///
     /// A write holds the file system's freeze protection (`kiocb_start_write`) until it
     /// completes: on a frozen file system it waits here for the thaw.
-    pub(crate) fn submit(file: Arc<BackingFile>, bio: Bio<T>, pos: FilePos, op: DirectOp) {
-        // Live while the bio is, which the context holds until it has given its element back
-        // and left the table.
-        let (pool, polled) = {
-            let pool = T::io_pool(bio.disk_data());
-            (pool.pool, NonNull::from(&*pool.polled))
+    pub(crate) fn submit(bio: Bio<T>, pos: FilePos, op: DirectOp) {
+        // Live while the bio is, which the context holds until it has given its element and
+        // its use of the file back and left the table.
+        let (pool, polled, file) = {
+            let data = bio.disk_data();
+            let pool = T::io_pool(data);
+            let file = T::backing_file(data).get().map(FileUse::into_raw);
+            (pool.pool, NonNull::from(&*pool.polled), file)
+        };
+        let Some(file) = file else {
+            return T::direct_io_done(bio, EIO.to_errno() as isize);
         };
         // SAFETY: The pool is live. With `__GFP_DIRECT_RECLAIM` in `GFP_NOIO`, `mempool_alloc`
         // waits for an element rather than fail.
         let io = unsafe { rloop_helper_mempool_alloc(pool.as_ptr(), GFP_NOIO) };
         let Some(io) = NonNull::new(io.cast::<DirectIo<T>>()) else {
-            drop(file);
+            // SAFETY: The use taken above, given back once.
+            unsafe { AttachedFile::put_raw(file) };
             return T::direct_io_done(bio, ENOMEM.to_errno() as isize);
         };
         let io = io.as_ptr();
         let data = bio.bvec_array();
         let ioprio = bio.ioprio();
         let key = bio.key();
-        let polled_io = bio.is_polled() && file.can_iopoll();
-        let f = file.as_raw();
+        // SAFETY: We hold a use of the file, which the context keeps until `finish`.
+        let backing = unsafe { AttachedFile::raw_file(file) };
+        let polled_io = bio.is_polled() && backing.can_iopoll();
+        let f = backing.as_raw();
         // SAFETY: `io` is an element of `DirectIo<T>` size, ours until `finish` frees it; the
-        // bio, moved into it, keeps its vector valid; `f` is live while `file` is, and the
-        // disk's data that holds `file` outlives the bio.
+        // bio, moved into it, keeps its vector valid; `f` is live while the context's use of
+        // the file is.
         let ret = unsafe {
             ptr::write(
                 io,

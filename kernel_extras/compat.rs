@@ -166,3 +166,27 @@ macro_rules! new_irq_spinlock {
     };
 }
 pub(crate) use new_irq_spinlock;
+
+/// `Opaque::try_ffi_init`: an `Opaque<T>` set up in place by `f`, which may fail. 6.12's
+/// kernel crate has no such constructor.
+#[cfg(not(rloop_kernel_7x))]
+pub(crate) fn opaque_try_ffi_init<T>(
+    f: impl FnOnce(*mut T) -> kernel::error::Result,
+) -> impl kernel::prelude::PinInit<kernel::types::Opaque<T>, kernel::error::Error> {
+    // SAFETY: `Opaque<T>` is `repr(transparent)` over a `MaybeUninit<T>`, which needs no
+    // initialisation to be valid: `f` may leave it as it wants, on success or failure, and
+    // the slot is not moved.
+    unsafe {
+        kernel::init::pin_init_from_closure(move |slot: *mut kernel::types::Opaque<T>| {
+            f(slot.cast())
+        })
+    }
+}
+
+/// `Opaque::try_ffi_init`: an `Opaque<T>` set up in place by `f`, which may fail.
+#[cfg(rloop_kernel_7x)]
+pub(crate) fn opaque_try_ffi_init<T>(
+    f: impl FnOnce(*mut T) -> kernel::error::Result,
+) -> impl kernel::prelude::PinInit<kernel::types::Opaque<T>, kernel::error::Error> {
+    kernel::types::Opaque::try_ffi_init(f)
+}
