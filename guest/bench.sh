@@ -160,6 +160,12 @@ io_poll() { # TARGET
 	cat "/sys/block/${d#/dev/}/queue/io_poll"
 }
 log "targets: raw=$file loop=$loopdev rloop=$rdev"
+# RLOOP_BENCH_WQ_CPUMASK, if set (hex), keeps the workers of every unbound
+# workqueue to those CPUs for the whole boot: loop's and rloop's alike.
+wq_mask=/sys/devices/virtual/workqueue/cpumask
+if [ -n "${RLOOP_BENCH_WQ_CPUMASK:-}" ]; then
+	echo "$RLOOP_BENCH_WQ_CPUMASK" >"$wq_mask" || die "cannot set $wq_mask to $RLOOP_BENCH_WQ_CPUMASK"
+fi
 {
 	echo "kernel $(uname -r)"
 	echo "cpus $(nproc)"
@@ -174,6 +180,7 @@ log "targets: raw=$file loop=$loopdev rloop=$rdev"
 	v=$(cat /sys/module/rloop/parameters/poll_us 2>/dev/null) && echo "rloop_poll_us_param $v"
 	v=$(cat "/sys/block/${rdev#/dev/}/rloop/poll_us" 2>/dev/null) && echo "rloop_poll_us $v"
 	[ -z "${RLOOP_BENCH_POLL_US:-}" ] || echo "rloop_poll_us_requested $RLOOP_BENCH_POLL_US"
+	echo "wq_cpumask $(cat "$wq_mask")"
 	# The host's /proc/loadavg when this boot started (scripts/bench.sh).
 	[ -z "${RLOOP_BENCH_HOST_LOAD:-}" ] || echo "host_loadavg $RLOOP_BENCH_HOST_LOAD"
 	echo "profiles $(for p in "${profiles[@]}"; do printf '%s ' "${p%% *}"; done)"
