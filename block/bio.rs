@@ -6,7 +6,8 @@
 //! C header: [`include/linux/bio.h`](srctree/include/linux/bio.h),
 //! [`include/linux/blk_types.h`](srctree/include/linux/blk_types.h).
 
-use super::gen_disk::{DiskHold, DiskRef, DiskShared, Operations};
+use super::disk_shared::{DiskHold, DiskShared};
+use super::gen_disk::{DiskRef, Operations};
 use crate::bindings_ext::{
     rloop_helper_bio_advance_iter_single, rloop_helper_bio_iter_bvec, rloop_helper_bio_op,
     BLK_STS_IOERR, BLK_STS_NOTSUPP, BLK_STS_OK, REQ_FUA, REQ_NOUNMAP, REQ_POLLED, REQ_PREFLUSH,

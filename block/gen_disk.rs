@@ -9,12 +9,13 @@
 //! C header: [`include/linux/blkdev.h`](srctree/include/linux/blkdev.h).
 
 use super::bio::{Bio, BioKey};
+use super::disk_shared::DiskShared;
+use super::fops::Fops;
 use super::sysfs::AttributeGroups;
 use crate::bindings_ext::{
-    rloop_helper_disk_devt, rloop_helper_init_completion, rloop_helper_may_freeze_queue,
-    rloop_helper_percpu_ref_get, rloop_helper_percpu_ref_put,
-    rloop_helper_queue_limits_start_update, BLK_FEAT_FUA, BLK_FEAT_IO_STAT, BLK_FEAT_NOWAIT,
-    BLK_FEAT_POLL, BLK_FEAT_WRITE_CACHE, BLK_OPEN_READ, BLK_OPEN_WRITE,
+    rloop_helper_disk_devt, rloop_helper_may_freeze_queue, rloop_helper_queue_limits_start_update,
+    BLK_FEAT_FUA, BLK_FEAT_IO_STAT, BLK_FEAT_NOWAIT, BLK_FEAT_POLL, BLK_FEAT_WRITE_CACHE,
+    BLK_OPEN_READ, BLK_OPEN_WRITE,
 };
 use crate::kernel_extras::{compat::lock_class_ptr, OwnedFile};
 use core::{
@@ -27,10 +28,10 @@ use core::{
 use kernel::{
     bindings, build_error,
     error::{from_err_ptr, to_result, VTABLE_DEFAULT_ERROR},
-    ffi::{c_int, c_uint, c_ulong, c_void},
+    ffi::{c_int, c_uint, c_void},
     prelude::*,
     static_lock_class,
-    types::{Opaque, ScopeGuard},
+    types::ScopeGuard,
 };
 
 /// The operations of a bio-based disk: the driver side of a [`GenDisk`].
@@ -84,9 +85,9 @@ pub(crate) trait Operations: Sized + 'static {
 ///
 /// `iob` is null or the block layer's live batch for this poll, for `'a`.
 pub(crate) struct PollCtx<'a> {
-    iob: *mut bindings::io_comp_batch,
-    flags: c_uint,
-    _p: PhantomData<&'a mut bindings::io_comp_batch>,
+    pub(super) iob: *mut bindings::io_comp_batch,
+    pub(super) flags: c_uint,
+    pub(super) _p: PhantomData<&'a mut bindings::io_comp_batch>,
 }
 
 impl PollCtx<'_> {
@@ -98,7 +99,7 @@ impl PollCtx<'_> {
 
 /// The mode a disk is opened or an ioctl issued with (`blk_mode_t`).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct OpenMode(bindings::blk_mode_t);
+pub(crate) struct OpenMode(pub(super) bindings::blk_mode_t);
 
 impl OpenMode {
     /// `BLK_OPEN_WRITE`: open for writing.
@@ -133,201 +134,6 @@ impl BitOr for Features {
 
     fn bitor(self, other: Self) -> Self {
         Self(self.0 | other.0)
-    }
-}
-
-/// The state every callback of a [`GenDisk`] shares: the driver's data and the count of bios
-/// the driver holds. Owned by the gendisk (`private_data`) and freed with it.
-///
-/// The count is a `percpu_ref`: every bio takes and gives back a reference, and a per-CPU
-/// counter keeps that off any cache line the other CPUs write. Only [`GenDisk::drop`] makes
-/// it an atomic count (`percpu_ref_kill`), to see it reach zero.
-///
-/// # Invariants
-///
-/// `kind` is `DiskKind::of::<T>()`, at offset 0 whatever `T` is (`repr(C)`): a poller that
-/// finds a disk of this module by a bio that may have been reused reads it to learn the
-/// disk's type ([`poll_bio_callback`]). Once [`GenDiskBuilder::build`] has set it up,
-/// `inflight` is a `percpu_ref` holding one reference for the [`GenDisk`] (its initial one,
-/// given back by `percpu_ref_kill` when the disk is dropped) and one for each live [`Bio`]
-/// handle and [`DiskHold`] of the disk; its release completes `drained`, an initialised
-/// `struct completion`.
-#[pin_data(PinnedDrop)]
-#[repr(C)]
-pub(super) struct DiskShared<T: Operations> {
-    kind: DiskKind,
-    pub(super) data: T::Data,
-    #[pin]
-    inflight: Opaque<bindings::percpu_ref>,
-    #[pin]
-    drained: Opaque<bindings::completion>,
-}
-
-impl<T: Operations> DiskShared<T> {
-    /// A `DiskShared` whose `inflight` is all zeroes, which `percpu_ref_exit` takes: set up
-    /// by [`DiskShared::init_inflight`] once pinned.
-    fn new(data: T::Data) -> impl PinInit<Self> {
-        pin_init!(Self {
-            kind: DiskKind::of::<T>(),
-            data,
-            inflight <- Opaque::ffi_init(|r: *mut bindings::percpu_ref| {
-                // SAFETY: `r` points to memory for a `percpu_ref` that nothing uses yet.
-                unsafe { ptr::write_bytes(r, 0, 1) }
-            }),
-            drained <- Opaque::ffi_init(|c: *mut bindings::completion| {
-                // SAFETY: `c` points to memory for a completion that nothing uses yet.
-                unsafe { rloop_helper_init_completion(c) }
-            }),
-        })
-    }
-
-    /// Sets up the in-flight count, holding the disk's own reference.
-    fn init_inflight(self: Pin<&mut Self>) -> Result {
-        // SAFETY: Pinned and not shared yet; the release finds the `DiskShared` from the
-        // `percpu_ref`'s address, which does not move.
-        to_result(unsafe {
-            bindings::percpu_ref_init(
-                self.inflight.get(),
-                Some(inflight_released::<T>),
-                0,
-                bindings::GFP_KERNEL,
-            )
-        })
-    }
-
-    /// The `DiskShared` of `disk`.
-    ///
-    /// # Safety
-    ///
-    /// `disk` must be a live gendisk made by [`GenDiskBuilder::build`] for `T`.
-    pub(super) unsafe fn from_disk(disk: *mut bindings::gendisk) -> NonNull<Self> {
-        // SAFETY: `build` set `private_data` to a pinned `DiskShared<T>` that lives until
-        // `free_disk_callback`, which runs only once the disk is gone.
-        unsafe { NonNull::new_unchecked((*disk).private_data.cast()) }
-    }
-
-    /// The in-flight count of `this`, without making a reference to the `DiskShared`.
-    ///
-    /// # Safety
-    ///
-    /// `this` must be live.
-    unsafe fn inflight(this: NonNull<Self>) -> *mut bindings::percpu_ref {
-        // SAFETY: Live (caller); only the field's address is taken. `Opaque<T>` is
-        // `repr(transparent)` over the `T` (6.12's `Opaque::raw_get` is gone in 7.x).
-        unsafe { (&raw const (*this.as_ptr()).inflight).cast_mut().cast() }
-    }
-
-    /// Takes one in-flight reference.
-    ///
-    /// # Safety
-    ///
-    /// `this` must be live and stay so for the call: the caller holds a reference or the
-    /// disk is in a callback.
-    unsafe fn get(this: NonNull<Self>) {
-        // SAFETY: Live, by the caller's guarantee; `percpu_ref_get` may follow
-        // `percpu_ref_kill` as long as a reference is held, which the caller's is.
-        unsafe { rloop_helper_percpu_ref_get(Self::inflight(this)) };
-    }
-
-    /// Gives one in-flight reference back; the last one wakes [`GenDisk::drop`].
-    ///
-    /// Takes a pointer, not `&self`: once the count is down, the disk may free the
-    /// `DiskShared` under us, and a reference would claim it is live to the end of the call.
-    ///
-    /// # Safety
-    ///
-    /// The caller must own one of the references and not use `this` afterwards.
-    pub(super) unsafe fn put(this: NonNull<Self>) {
-        // SAFETY: Live until our reference is given back, which is this call. The last one
-        // runs the release (`inflight_released`) inside it, which completes `drained`; the
-        // `percpu_ref` is not touched after the release returns.
-        unsafe { rloop_helper_percpu_ref_put(Self::inflight(this)) };
-    }
-}
-
-#[pinned_drop]
-impl<T: Operations> PinnedDrop for DiskShared<T> {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: No reference is left (released, or never set up: all zeroes), and nothing
-        // uses the count any more.
-        unsafe { bindings::percpu_ref_exit(self.inflight.get()) };
-    }
-}
-
-/// The release of a disk's in-flight count: the last reference is gone after
-/// `percpu_ref_kill`. Runs in the context of that last put (an interrupt, say) or of the RCU
-/// callback of the kill.
-///
-/// # Safety
-///
-/// `r` must be the `inflight` of a live `DiskShared<T>`.
-unsafe extern "C" fn inflight_released<T: Operations>(r: *mut bindings::percpu_ref) {
-    // SAFETY: `r` is the `inflight` field of a `DiskShared<T>` (caller), so the struct starts
-    // that many bytes before it. The waiter in `GenDisk::drop` keeps it until `complete` has
-    // released the completion's lock (`wait_for_completion` takes it before returning).
-    unsafe {
-        let shared = r
-            .cast::<u8>()
-            .sub(core::mem::offset_of!(DiskShared<T>, inflight))
-            .cast::<DiskShared<T>>();
-        bindings::complete((*shared).drained.get());
-    }
-}
-
-/// The type of a disk's operations: what a `DiskShared` starts with.
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[repr(transparent)]
-struct DiskKind(core::any::TypeId);
-
-impl DiskKind {
-    fn of<T: Operations>() -> Self {
-        Self(core::any::TypeId::of::<T>())
-    }
-}
-
-/// A reference to a disk's data that keeps the disk's bios from being considered drained:
-/// [`GenDisk::drop`] waits for it. Only the block room makes one ([`BioList::drain`]), and
-/// lends its data for a call: a hold kept in the driver's own state would keep the disk
-/// from ever being drained.
-///
-/// [`BioList::drain`]: super::BioList::drain
-///
-/// # Invariants
-///
-/// `shared` is the live `DiskShared<T>` of a `GenDisk<T>`, and this handle owns one of its
-/// in-flight references.
-pub(super) struct DiskHold<T: Operations> {
-    shared: NonNull<DiskShared<T>>,
-}
-
-// SAFETY: The handle only gives shared access to `T::Data`, which is `Send + Sync`, and its
-// reference may be given back from any thread.
-unsafe impl<T: Operations> Send for DiskHold<T> {}
-// SAFETY: As above.
-unsafe impl<T: Operations> Sync for DiskHold<T> {}
-
-impl<T: Operations> DiskHold<T> {
-    /// # Safety
-    ///
-    /// `shared` must be the live `DiskShared<T>` of a `GenDisk<T>`, live during the call.
-    pub(super) unsafe fn new(shared: NonNull<DiskShared<T>>) -> Self {
-        // SAFETY: Live, by the caller's guarantee.
-        unsafe { DiskShared::get(shared) };
-        // INVARIANT: The reference just taken is ours.
-        Self { shared }
-    }
-
-    /// The disk's data.
-    pub(super) fn data(&self) -> &T::Data {
-        // SAFETY: Our in-flight reference keeps the `DiskShared` alive.
-        unsafe { &self.shared.as_ref().data }
-    }
-}
-
-impl<T: Operations> Drop for DiskHold<T> {
-    fn drop(&mut self) {
-        // SAFETY: We own a reference, given back once here.
-        unsafe { DiskShared::put(self.shared) };
     }
 }
 
@@ -650,174 +456,5 @@ impl<T: Operations> Drop for GenDisk<T> {
         }
         // SAFETY: No bio of the disk is left; this drops the reference `build` got.
         unsafe { bindings::put_disk(disk) };
-    }
-}
-
-/// The `block_device_operations` of a `GenDisk<T>`, as consts so that they can name `T`;
-/// promoted to statics where their address is taken.
-struct Fops<T>(PhantomData<T>);
-
-impl<T: Operations> Fops<T> {
-    const NATIVE_IOCTL: bindings::block_device_operations = bindings::block_device_operations {
-        submit_bio: Some(submit_bio_callback::<T>),
-        open: if T::HAS_OPEN {
-            Some(open_callback::<T>)
-        } else {
-            None
-        },
-        release: if T::HAS_RELEASE {
-            Some(release_callback::<T>)
-        } else {
-            None
-        },
-        ioctl: if T::HAS_IOCTL {
-            Some(ioctl_callback::<T>)
-        } else {
-            None
-        },
-        poll_bio: if T::HAS_POLL_BIO {
-            Some(poll_bio_callback::<T>)
-        } else {
-            None
-        },
-        free_disk: Some(free_disk_callback::<T>),
-        // An open disk pins the module.
-        owner: &raw mut bindings::__this_module,
-        // SAFETY: All zeroes is "no callback" for the remaining members.
-        ..unsafe { core::mem::zeroed() }
-    };
-
-    const SAME_COMPAT_IOCTL: bindings::block_device_operations =
-        bindings::block_device_operations {
-            compat_ioctl: Self::NATIVE_IOCTL.ioctl,
-            ..Self::NATIVE_IOCTL
-        };
-}
-
-/// # Safety
-///
-/// Called by the block layer with a live bio of a `GenDisk<T>`, which is live for the call.
-unsafe extern "C" fn submit_bio_callback<T: Operations>(bio: *mut bindings::bio) {
-    // SAFETY: The bio's disk is a live `GenDisk<T>` during `submit_bio`.
-    let (shared, bio) = unsafe {
-        let shared = DiskShared::<T>::from_disk((*(*bio).bi_bdev).bd_disk);
-        DiskShared::get(shared);
-        // The bio is now ours, with the in-flight reference just taken.
-        (
-            shared,
-            Bio::<T>::from_raw(NonNull::new_unchecked(bio), None),
-        )
-    };
-    // SAFETY: The bio's reference keeps `shared` live for the call.
-    T::submit_bio(unsafe { &shared.as_ref().data }, bio);
-}
-
-/// # Safety
-///
-/// Called by the block layer with a live `GenDisk<T>` and its `open_mutex` held.
-unsafe extern "C" fn open_callback<T: Operations>(
-    disk: *mut bindings::gendisk,
-    mode: bindings::blk_mode_t,
-) -> c_int {
-    // SAFETY: The disk is a live `GenDisk<T>` for the call.
-    let data = unsafe { &DiskShared::<T>::from_disk(disk).as_ref().data };
-    match T::open(data, OpenMode(mode)) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// # Safety
-///
-/// Called by the block layer with a live `GenDisk<T>` and its `open_mutex` held.
-unsafe extern "C" fn release_callback<T: Operations>(disk: *mut bindings::gendisk) {
-    // SAFETY: The disk is a live `GenDisk<T>` for the call.
-    let data = unsafe { &DiskShared::<T>::from_disk(disk).as_ref().data };
-    T::release(data);
-}
-
-/// # Safety
-///
-/// Called by the block layer for an open device of a live `GenDisk<T>`.
-unsafe extern "C" fn ioctl_callback<T: Operations>(
-    bdev: *mut bindings::block_device,
-    mode: bindings::blk_mode_t,
-    cmd: c_uint,
-    arg: c_ulong,
-) -> c_int {
-    // SAFETY: The device is open, so it and its disk, a `GenDisk<T>`, are live for the call.
-    let (data, disk) = unsafe {
-        let disk = (*bdev).bd_disk;
-        (
-            &DiskShared::<T>::from_disk(disk).as_ref().data,
-            DiskRef::<T>::from_raw(disk),
-        )
-    };
-    match T::ioctl(data, disk, OpenMode(mode), cmd, arg) {
-        Ok(v) => v,
-        Err(e) => e.to_errno(),
-    }
-}
-
-/// # Safety
-///
-/// Called by `bio_poll()` for a bio it found on a `GenDisk<T>`, with that disk's queue
-/// entered. If the bio may have ended, the caller is under `rcu_read_lock()`
-/// (`iocb_bio_iopoll()`), so that whatever device the bio's memory (type-stable under RCU)
-/// names now, and that device's disk, stay allocated for the call; if not, the bio is live
-/// and so are its device and disk.
-unsafe extern "C" fn poll_bio_callback<T: Operations>(
-    bio: *mut bindings::bio,
-    iob: *mut bindings::io_comp_batch,
-    flags: c_uint,
-) -> c_int {
-    // `bio_poll` pinned the queue of the device it read; the bio may have ended and been
-    // reused for another device since, so the device is read again and nothing of it is
-    // trusted until known. A disk whose `fops` this module owns is a `GenDisk` of this room
-    // (only `Fops` names this module as owner), so its `private_data` is null (being freed)
-    // or a `DiskShared` of some type, whose `kind` says which. `free_disk_callback` empties
-    // `private_data` and waits for a grace period before it frees: under the caller's RCU
-    // read lock, what was read here stays for the call.
-    // SAFETY: The device and disk are allocated for the call (caller's guarantee); the fops
-    // are static.
-    let shared = unsafe {
-        let bdev = ptr::read_volatile(&raw const (*bio).bi_bdev);
-        if bdev.is_null() {
-            return 0;
-        }
-        let disk = (*bdev).bd_disk;
-        if (*(*disk).fops).owner != &raw mut bindings::__this_module {
-            return 0;
-        }
-        let shared = ptr::read_volatile(&raw const (*disk).private_data).cast::<DiskShared<T>>();
-        if shared.is_null() || *shared.cast::<DiskKind>() != DiskKind::of::<T>() {
-            return 0;
-        }
-        &*shared
-    };
-    // INVARIANT: `iob` is the block layer's batch for this call, or null.
-    let ctx = PollCtx {
-        iob,
-        flags,
-        _p: PhantomData,
-    };
-    let n = T::poll_bio(&shared.data, BioKey::from_raw(bio), ctx);
-    c_int::try_from(n).unwrap_or(c_int::MAX)
-}
-
-/// # Safety
-///
-/// Called once by `disk_release` for an added `GenDisk<T>`, when its last reference goes, in
-/// a context that may sleep (`disk_release` says `might_sleep()`).
-unsafe extern "C" fn free_disk_callback<T: Operations>(disk: *mut bindings::gendisk) {
-    // SAFETY: `private_data` is the `DiskShared<T>` box `build` leaked. No bio, open or
-    // callback of the disk is left but a poller that found the disk through a reused bio
-    // (`poll_bio_callback`), which reads `private_data` under `rcu_read_lock()`: once it is
-    // null and a grace period has passed, none can hold the `DiskShared` any more.
-    unsafe {
-        let shared = (*disk).private_data.cast::<DiskShared<T>>();
-        ptr::write_volatile(&raw mut (*disk).private_data, ptr::null_mut());
-        bindings::synchronize_rcu();
-        drop(KBox::from_raw(shared));
     }
 }

@@ -16,6 +16,8 @@
 
 pub(crate) mod bio;
 mod cgroup;
+mod disk_shared;
+mod fops;
 pub(crate) mod gen_disk;
 pub(crate) mod sysfs;
 

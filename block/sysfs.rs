@@ -6,7 +6,8 @@
 //!
 //! C header: [`include/linux/sysfs.h`](srctree/include/linux/sysfs.h).
 
-use super::gen_disk::{DiskShared, Operations};
+use super::disk_shared::DiskShared;
+use super::gen_disk::Operations;
 use crate::kernel_extras::compat::{cstr_ptr, set_dev_attr_callbacks, set_group_attrs};
 use core::{fmt, marker::PhantomData, ptr};
 use kernel::{bindings, ffi::c_char, prelude::*, str::CStr};
