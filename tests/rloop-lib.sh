@@ -15,9 +15,14 @@ rl_create() {
 }
 
 # rl_detach_if_present DEV: a clean-up for devices a test may remove itself.
+# It waits for DEV to go: when udev still probes it (after a writer's close),
+# detach only sets autoclear, and the backing file stays open until the
+# probe's close; the unmount of its file system, the next clean-up, would
+# fail with EBUSY.
 rl_detach_if_present() {
 	[ -e "/sys/block/${1#/dev/}" ] || return 0
 	"$RLOOPCTL" detach "$1"
+	rl_gone "$1"
 }
 
 # rl_index DEV: N of /dev/rloopN.
