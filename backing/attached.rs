@@ -5,43 +5,34 @@
 //!
 //! An autoclear device lets its backing file go on its last close, in the closing task, so
 //! that the file's last `fput` is done when `close()` returns; the disk goes later, on a
-//! worker. Each use of the file holds a reference of a per-CPU count (`percpu_ref`), which
-//! [`AttachedFile::release`] kills and waits for before it drops the file: taking and
-//! giving back a use writes only this CPU's counter.
-//!
-//! C header: [`include/linux/percpu-refcount.h`](srctree/include/linux/percpu-refcount.h).
+//! worker. Each use of the file holds a use of a [`DrainCount`], which
+//! [`AttachedFile::release`] ends and waits out before it drops the file: taking and giving
+//! back a use writes only this CPU's counter.
 
 use super::BackingFile;
-use crate::bindings_ext::{
-    rloop_helper_init_completion, rloop_helper_percpu_ref_put, rloop_helper_percpu_ref_tryget_live,
-};
-use crate::kernel_extras::compat::opaque_try_ffi_init;
+use crate::kernel_extras::DrainCount;
 use core::{
     cell::UnsafeCell,
     ops::Deref,
-    pin::Pin,
     ptr::NonNull,
     sync::atomic::{AtomicBool, Ordering},
 };
-use kernel::{bindings, prelude::*, types::Opaque};
+use kernel::prelude::*;
 
 /// A device's backing file: [`AttachedFile::get`] lends it for a use,
 /// [`AttachedFile::release`] lets it go once no use is left.
 ///
 /// # Invariants
 ///
-/// `users` is an initialised `percpu_ref` whose release completes `drained`, an initialised
-/// completion. While `users` is live (not killed), `file` is `Some` and only read; it is
-/// taken only by `release`, after killing `users` and seeing it drained. Every [`FileUse`]
-/// and every raw use ([`FileUse::into_raw`]) holds one reference of `users`. `released` is set
-/// once, by the `release` that kills `users`.
-#[pin_data(PinnedDrop)]
+/// While `users` is not ended, `file` is `Some` and only read; it is taken only by
+/// `release`, after ending `users` and seeing the last use back. Every [`FileUse`] and every
+/// raw use ([`FileUse::into_raw`]) holds one use of `users`. `released` is set once, by the
+/// `release` that ends `users`.
+#[pin_data]
 pub(crate) struct AttachedFile {
     file: UnsafeCell<Option<BackingFile>>,
     #[pin]
-    users: Opaque<bindings::percpu_ref>,
-    #[pin]
-    drained: Opaque<bindings::completion>,
+    users: DrainCount,
     released: AtomicBool,
 }
 
@@ -56,29 +47,18 @@ impl AttachedFile {
     pub(crate) fn new(file: BackingFile) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             file: UnsafeCell::new(Some(file)),
-            drained <- Opaque::ffi_init(|c: *mut bindings::completion| {
-                // SAFETY: `c` points to memory for a completion that nothing uses yet.
-                unsafe { rloop_helper_init_completion(c) }
-            }),
-            users <- opaque_try_ffi_init(|r: *mut bindings::percpu_ref| {
-                // SAFETY: `r` is pinned memory for a `percpu_ref` nothing uses yet; the
-                // release finds the `AttachedFile` from its address.
-                kernel::error::to_result(unsafe {
-                    bindings::percpu_ref_init(r, Some(users_released), 0, bindings::GFP_KERNEL)
-                })
-            }),
+            users <- DrainCount::new(),
             released: AtomicBool::new(false),
         }? Error)
     }
 
     /// A use of the file, unless it was let go.
     pub(crate) fn get(&self) -> Option<FileUse<'_>> {
-        // SAFETY: `users` is initialised (type invariant); `tryget_live` fails once it is
-        // killed.
-        if !unsafe { rloop_helper_percpu_ref_tryget_live(self.users.get()) } {
+        // Fails once `release` ended the count.
+        if !self.users.tryget_live() {
             return None;
         }
-        // INVARIANT: The reference just taken is the use's.
+        // INVARIANT: The use just taken is this one.
         Some(FileUse { owner: self })
     }
 
@@ -88,41 +68,12 @@ impl AttachedFile {
         if self.released.swap(true, Ordering::AcqRel) {
             return;
         }
-        // SAFETY: Killed once (`released`); `percpu_ref_kill` gives back the initial reference
-        // and its release completes `drained` once no use is left. After that no use exists
-        // or can be made (`tryget_live` fails on a killed count): `file` is ours alone.
+        // SAFETY: Ended once (`released`). After it no use exists or can be made
+        // (`tryget_live` fails on an ended count): `file` is ours alone.
         unsafe {
-            bindings::percpu_ref_kill_and_confirm(self.users.get(), None);
-            bindings::wait_for_completion(self.drained.get());
+            self.users.kill_and_wait();
             drop((*self.file.get()).take());
         }
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for AttachedFile {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: Dropped with no use left (each borrows the `AttachedFile` or, raw, is given
-        // back before what owns the `AttachedFile` can go); `percpu_ref_exit` takes a count
-        // killed or not.
-        unsafe { bindings::percpu_ref_exit(self.users.get()) };
-    }
-}
-
-/// The release of the uses' count: the last use is gone after `release` killed it.
-///
-/// # Safety
-///
-/// `r` must be the `users` of a live `AttachedFile`.
-unsafe extern "C" fn users_released(r: *mut bindings::percpu_ref) {
-    // SAFETY: `r` is the `users` field of an `AttachedFile` (caller), which starts that many
-    // bytes before it; `release` waits for `drained` and keeps the `AttachedFile` meanwhile.
-    unsafe {
-        let this = r
-            .cast::<u8>()
-            .sub(core::mem::offset_of!(AttachedFile, users))
-            .cast::<AttachedFile>();
-        bindings::complete((*this).drained.get());
     }
 }
 
@@ -130,7 +81,7 @@ unsafe extern "C" fn users_released(r: *mut bindings::percpu_ref) {
 ///
 /// # Invariants
 ///
-/// Holds one reference of `owner.users`.
+/// Holds one use of `owner.users`.
 pub(crate) struct FileUse<'a> {
     owner: &'a AttachedFile,
 }
@@ -162,9 +113,8 @@ impl AttachedFile {
     ///
     /// `this` must hold a raw use not yet given back, and not be used afterwards.
     pub(super) unsafe fn put_raw(this: NonNull<Self>) {
-        // SAFETY: Our reference, given back once; the count's release, if this is the last
-        // use after `release`, touches nothing of ours after completing `drained`.
-        unsafe { rloop_helper_percpu_ref_put(Opaque::get(&(*this.as_ptr()).users)) };
+        // SAFETY: Our use, given back once; only the field's address is taken.
+        unsafe { DrainCount::put(NonNull::new_unchecked(&raw mut (*this.as_ptr()).users)) };
     }
 }
 
@@ -190,7 +140,7 @@ impl Deref for FileUse<'_> {
 
 impl Drop for FileUse<'_> {
     fn drop(&mut self) {
-        // SAFETY: Our reference (type invariant), given back once.
-        unsafe { rloop_helper_percpu_ref_put(self.owner.users.get()) };
+        // SAFETY: Our use (type invariant), given back once; `users` is not touched after.
+        unsafe { DrainCount::put(NonNull::from(&self.owner.users)) };
     }
 }

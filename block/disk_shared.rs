@@ -7,150 +7,81 @@
 //! C header: [`include/linux/percpu-refcount.h`](srctree/include/linux/percpu-refcount.h).
 
 use super::gen_disk::Operations;
-use crate::bindings_ext::{
-    rloop_helper_init_completion, rloop_helper_percpu_ref_get, rloop_helper_percpu_ref_put,
-};
-use core::{
-    pin::Pin,
-    ptr::{self, NonNull},
-};
-use kernel::{bindings, error::to_result, prelude::*, types::Opaque};
+use crate::kernel_extras::DrainCount;
+use core::ptr::NonNull;
+use kernel::{bindings, prelude::*};
 
-/// The state every callback of a [`GenDisk`](super::GenDisk) shares: the driver's data and the count of bios
-/// the driver holds. Owned by the gendisk (`private_data`) and freed with it.
+/// The state every callback of a [`GenDisk`](super::GenDisk) shares: the driver's data and
+/// the count of bios the driver holds. Owned by the gendisk (`private_data`) and freed with
+/// it.
 ///
-/// The count is a `percpu_ref`: every bio takes and gives back a reference, and a per-CPU
-/// counter keeps that off any cache line the other CPUs write. Only [`GenDisk::drop`](super::GenDisk::drop) makes
-/// it an atomic count (`percpu_ref_kill`), to see it reach zero.
+/// Every bio takes and gives back a use of the count, which writes only this CPU's counter;
+/// only [`GenDisk::drop`](super::GenDisk::drop) ends it, to see the last bio go.
 ///
 /// # Invariants
 ///
 /// `kind` is `DiskKind::of::<T>()`, at offset 0 whatever `T` is (`repr(C)`): a poller that
 /// finds a disk of this module by a bio that may have been reused reads it to learn the
-/// disk's type ([`poll_bio_callback`](super::fops)). Once [`GenDiskBuilder::build`](super::GenDiskBuilder::build) has set it up,
-/// `inflight` is a `percpu_ref` holding one reference for the [`GenDisk`](super::GenDisk) (its initial one,
-/// given back by `percpu_ref_kill` when the disk is dropped) and one for each live [`Bio`](super::Bio)
-/// handle and [`DiskHold`] of the disk; its release completes `drained`, an initialised
-/// `struct completion`.
-#[pin_data(PinnedDrop)]
+/// disk's type ([`poll_bio_callback`](super::fops)). `inflight` holds a use for each live
+/// [`Bio`](super::Bio) handle and [`DiskHold`] of the disk, and is ended only by
+/// [`GenDisk::drop`](super::GenDisk::drop).
+#[pin_data]
 #[repr(C)]
 pub(super) struct DiskShared<T: Operations> {
     pub(super) kind: DiskKind,
     pub(super) data: T::Data,
     #[pin]
-    pub(super) inflight: Opaque<bindings::percpu_ref>,
-    #[pin]
-    pub(super) drained: Opaque<bindings::completion>,
+    pub(super) inflight: DrainCount,
 }
 
 impl<T: Operations> DiskShared<T> {
-    /// A `DiskShared` whose `inflight` is all zeroes, which `percpu_ref_exit` takes: set up
-    /// by [`DiskShared::init_inflight`] once pinned.
-    pub(super) fn new(data: T::Data) -> impl PinInit<Self> {
-        pin_init!(Self {
+    pub(super) fn new(data: T::Data) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
             kind: DiskKind::of::<T>(),
             data,
-            inflight <- Opaque::ffi_init(|r: *mut bindings::percpu_ref| {
-                // SAFETY: `r` points to memory for a `percpu_ref` that nothing uses yet.
-                unsafe { ptr::write_bytes(r, 0, 1) }
-            }),
-            drained <- Opaque::ffi_init(|c: *mut bindings::completion| {
-                // SAFETY: `c` points to memory for a completion that nothing uses yet.
-                unsafe { rloop_helper_init_completion(c) }
-            }),
-        })
-    }
-
-    /// Sets up the in-flight count, holding the disk's own reference.
-    pub(super) fn init_inflight(self: Pin<&mut Self>) -> Result {
-        // SAFETY: Pinned and not shared yet; the release finds the `DiskShared` from the
-        // `percpu_ref`'s address, which does not move.
-        to_result(unsafe {
-            bindings::percpu_ref_init(
-                self.inflight.get(),
-                Some(inflight_released::<T>),
-                0,
-                bindings::GFP_KERNEL,
-            )
-        })
+            inflight <- DrainCount::new(),
+        }? Error)
     }
 
     /// The `DiskShared` of `disk`.
     ///
     /// # Safety
     ///
-    /// `disk` must be a live gendisk made by [`GenDiskBuilder::build`](super::GenDiskBuilder::build) for `T`.
+    /// `disk` must be a live gendisk made by
+    /// [`GenDiskBuilder::build`](super::GenDiskBuilder::build) for `T`.
     pub(super) unsafe fn from_disk(disk: *mut bindings::gendisk) -> NonNull<Self> {
         // SAFETY: `build` set `private_data` to a pinned `DiskShared<T>` that lives until
         // `free_disk_callback`, which runs only once the disk is gone.
         unsafe { NonNull::new_unchecked((*disk).private_data.cast()) }
     }
 
-    /// The in-flight count of `this`, without making a reference to the `DiskShared`.
+    /// Takes one in-flight use.
     ///
     /// # Safety
     ///
-    /// `this` must be live.
-    pub(super) unsafe fn inflight(this: NonNull<Self>) -> *mut bindings::percpu_ref {
-        // SAFETY: Live (caller); only the field's address is taken. `Opaque<T>` is
-        // `repr(transparent)` over the `T` (6.12's `Opaque::raw_get` is gone in 7.x).
-        unsafe { (&raw const (*this.as_ptr()).inflight).cast_mut().cast() }
-    }
-
-    /// Takes one in-flight reference.
-    ///
-    /// # Safety
-    ///
-    /// `this` must be live and stay so for the call: the caller holds a reference or the
-    /// disk is in a callback.
+    /// `this` must be live and stay so for the call: the caller holds a use, or the disk is
+    /// in a callback (so [`GenDisk::drop`](super::GenDisk::drop) has not ended the count).
     pub(super) unsafe fn get(this: NonNull<Self>) {
-        // SAFETY: Live, by the caller's guarantee; `percpu_ref_get` may follow
-        // `percpu_ref_kill` as long as a reference is held, which the caller's is.
-        unsafe { rloop_helper_percpu_ref_get(Self::inflight(this)) };
+        // SAFETY: Live, and not ended or kept from zero by the caller's use.
+        unsafe { (*this.as_ptr()).inflight.get() };
     }
 
-    /// Gives one in-flight reference back; the last one wakes [`GenDisk::drop`](super::GenDisk::drop).
+    /// Gives one in-flight use back; the last one wakes
+    /// [`GenDisk::drop`](super::GenDisk::drop).
     ///
     /// Takes a pointer, not `&self`: once the count is down, the disk may free the
-    /// `DiskShared` under us, and a reference would claim it is live to the end of the call.
+    /// `DiskShared` under us.
     ///
     /// # Safety
     ///
-    /// The caller must own one of the references and not use `this` afterwards.
+    /// The caller must own one of the uses and not use `this` afterwards.
     pub(super) unsafe fn put(this: NonNull<Self>) {
-        // SAFETY: Live until our reference is given back, which is this call. The last one
-        // runs the release (`inflight_released`) inside it, which completes `drained`; the
-        // `percpu_ref` is not touched after the release returns.
-        unsafe { rloop_helper_percpu_ref_put(Self::inflight(this)) };
-    }
-}
-
-#[pinned_drop]
-impl<T: Operations> PinnedDrop for DiskShared<T> {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: No reference is left (released, or never set up: all zeroes), and nothing
-        // uses the count any more.
-        unsafe { bindings::percpu_ref_exit(self.inflight.get()) };
-    }
-}
-
-/// The release of a disk's in-flight count: the last reference is gone after
-/// `percpu_ref_kill`. Runs in the context of that last put (an interrupt, say) or of the RCU
-/// callback of the kill.
-///
-/// # Safety
-///
-/// `r` must be the `inflight` of a live `DiskShared<T>`.
-unsafe extern "C" fn inflight_released<T: Operations>(r: *mut bindings::percpu_ref) {
-    // SAFETY: `r` is the `inflight` field of a `DiskShared<T>` (caller), so the struct starts
-    // that many bytes before it. The waiter in `GenDisk::drop` keeps it until `complete` has
-    // released the completion's lock (`wait_for_completion` takes it before returning).
-    unsafe {
-        let shared = r
-            .cast::<u8>()
-            .sub(core::mem::offset_of!(DiskShared<T>, inflight))
-            .cast::<DiskShared<T>>();
-        bindings::complete((*shared).drained.get());
+        // SAFETY: Live until our use is given back; only the field's address is taken, no
+        // reference to the `DiskShared` is made.
+        unsafe {
+            let inflight = &raw mut (*this.as_ptr()).inflight;
+            DrainCount::put(NonNull::new_unchecked(inflight));
+        }
     }
 }
 

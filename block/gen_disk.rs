@@ -319,8 +319,7 @@ impl GenDiskBuilder {
         data: T::Data,
         groups: &'static AttributeGroups<T>,
     ) -> Result<GenDisk<T>> {
-        let mut shared = KBox::pin_init(DiskShared::<T>::new(data), GFP_KERNEL)?;
-        shared.as_mut().init_inflight()?;
+        let shared = KBox::pin_init(DiskShared::<T>::new(data), GFP_KERNEL)?;
 
         // SAFETY: `lim` is a valid `queue_limits`; the lock class key is static.
         let disk = from_err_ptr(unsafe {
@@ -447,13 +446,10 @@ impl<T: Operations> Drop for GenDisk<T> {
             bindings::del_gendisk(disk);
             DiskShared::<T>::from_disk(disk)
         };
-        // SAFETY: `shared` is live: our base reference is still out. `percpu_ref_kill` gives
-        // it back and makes the count atomic; its release completes `drained` once no `Bio` or
-        // `DiskHold` is left.
-        unsafe {
-            bindings::percpu_ref_kill_and_confirm(DiskShared::inflight(shared), None);
-            bindings::wait_for_completion((*shared.as_ptr()).drained.get());
-        }
+        // SAFETY: `shared` is live until `free_disk`, after `put_disk` below; only a
+        // `GenDisk`'s drop ends the count, once. It returns when no `Bio` or `DiskHold` is
+        // left.
+        unsafe { (*shared.as_ptr()).inflight.kill_and_wait() };
         // SAFETY: No bio of the disk is left; this drops the reference `build` got.
         unsafe { bindings::put_disk(disk) };
     }

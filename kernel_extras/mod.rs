@@ -10,12 +10,14 @@
 
 pub(crate) mod compat;
 mod control_dev;
+mod drain_count;
 mod owned_file;
 mod task_scope;
 mod workqueue;
 
 pub(crate) use compat::{new_irq_spinlock, user_slice, IrqSpinLock};
 pub(crate) use control_dev::{ControlDev, ControlOps};
+pub(crate) use drain_count::DrainCount;
 pub(crate) use owned_file::OwnedFile;
 pub(crate) use task_scope::IoWorkerScope;
 pub(crate) use workqueue::Workqueue;
