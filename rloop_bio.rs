@@ -20,8 +20,8 @@
 
 use crate::backing::{AttachedFile, Completion, DirectOp, Fallocate, IoPool};
 use crate::block::{
-    Bio, BioKey, BioList, BioOp, BlkStatus, CompatIoctl, DiskRef, Features, GenDiskBuilder,
-    OpenMode, Operations, PollCtx,
+    Bio, BioKey, BioList, BioOp, BlkStatus, CgroupKey, CompatIoctl, DiskRef, Features,
+    GenDiskBuilder, OpenMode, Operations, PollCtx,
 };
 use crate::kernel_extras::{
     cond_resched, cpu_relax, cpu_wanted_elsewhere, current_cpu, eopnotsupp, now_ns, nr_cpu_ids,
@@ -30,7 +30,7 @@ use crate::kernel_extras::{
 use crate::rloop_rules::{caller_errno, io_outcome, FilePos, IoOutcome, PollWindow};
 use crate::rloop_uapi::RLOOP_FLAG_PARTSCAN;
 use crate::{Attach, Device};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
     new_spinlock, new_work,
     prelude::*,
@@ -126,13 +126,22 @@ pub(crate) fn disk_builder(attach: &Attach) -> Result<GenDiskBuilder> {
         .compat_ioctl(CompatIoctl::SameAsNative))
 }
 
-/// The bios of one device submitted on one CPU, and the work item that drains them: bios
-/// submitted on different CPUs share no lock and no cache line on their way to the file,
-/// and each CPU's bios get a worker of their own.
+/// How many queues, each with its worker, a device has on each CPU: as many cgroups as can
+/// have bios queued there at once without sharing a worker.
+const CGROUP_SLOTS: usize = 4;
+
+/// The bios of one device submitted on one CPU from one cgroup, and the work item that
+/// drains them: bios submitted on different CPUs share no lock and no cache line on their
+/// way to the file, and each CPU's bios get a worker of their own, one per cgroup (see
+/// [`IoQueues`]).
 #[pin_data]
 struct CpuQueue {
     #[pin]
     pending: SpinLock<Pending>,
+    /// The [`CgroupKey`] of the cgroup whose bios the queue takes. Changed only with the
+    /// lock held and no worker active; read without it to find the queue, and with it to be
+    /// sure.
+    cgroup: AtomicUsize,
     /// Set with each bio pushed, cleared when the worker takes the list: what a polling
     /// worker watches without taking the lock.
     arrived: AtomicBool,
@@ -233,6 +242,38 @@ impl WorkItem for CpuQueue {
 }
 
 impl CpuQueue {
+    /// Pushes `bio` and says whether the worker must be woken (none was active).
+    fn push(&self, bio: Bio<RloopDisk>) -> bool {
+        let mut pending = self.pending.lock();
+        self.push_locked(&mut pending, bio)
+    }
+
+    /// [`CpuQueue::push`] if the queue is `key`'s, or, with `take_over`, if no worker is
+    /// active on it (it becomes `key`'s); the bio comes back otherwise.
+    fn push_for(
+        &self,
+        bio: Bio<RloopDisk>,
+        key: CgroupKey,
+        take_over: bool,
+    ) -> Result<bool, Bio<RloopDisk>> {
+        let mut pending = self.pending.lock();
+        if self.cgroup.load(Ordering::Relaxed) != key.bits() {
+            if !take_over || pending.worker_active {
+                return Err(bio);
+            }
+            // No worker is active, so the list is empty: no other cgroup's bio is left
+            // behind the new one's.
+            self.cgroup.store(key.bits(), Ordering::Relaxed);
+        }
+        Ok(self.push_locked(&mut pending, bio))
+    }
+
+    fn push_locked(&self, pending: &mut Pending, bio: Bio<RloopDisk>) -> bool {
+        pending.bios.push(bio);
+        self.arrived.store(true, Ordering::Release);
+        !core::mem::replace(&mut pending.worker_active, true)
+    }
+
     /// The window the worker would poll for after a bio arriving at `now`: a sleeping worker
     /// first learns the gap since it went to sleep, so a device left idle has none.
     fn window_if_woken(&self, now: u64) -> u64 {
@@ -286,10 +327,17 @@ impl CpuQueue {
     }
 }
 
-/// A device's per-CPU queues and the workqueue their workers run on. The workers hold no
-/// reference to the device: they reach it through each bio's disk.
+/// A device's queues, [`CGROUP_SLOTS`] per CPU, and the workqueue their workers run on. The
+/// workers hold no reference to the device: they reach it through each bio's disk.
+///
+/// Each cgroup's bios on a CPU have a queue of their own, and so a worker of their own, as
+/// loop has a worker per cgroup: a worker that sleeps for one cgroup (iocost or io.latency
+/// throttling it in the backing disk, reclaim under its `memory.high`) holds no other
+/// cgroup's bios. A queue no worker is active on goes to the next cgroup that needs one;
+/// a cgroup that finds none (more cgroups busy at once on one CPU than there are slots)
+/// shares the one its key hashes to.
 pub(crate) struct IoQueues {
-    /// One per possible CPU id.
+    /// `CGROUP_SLOTS` per possible CPU id, the CPU's together.
     queues: KVec<Arc<CpuQueue>>,
     /// The device's own: a device stacked on a file on another rloop device never waits
     /// for a worker queued behind its own, and each has its own rescuer.
@@ -299,9 +347,9 @@ pub(crate) struct IoQueues {
 impl IoQueues {
     /// The queues of device `rloop<index>`, whose workers poll for up to `poll_us`.
     pub(crate) fn new(index: u32, poll_us: u32) -> Result<Self> {
-        let ncpus = nr_cpu_ids();
-        let mut queues = KVec::with_capacity(ncpus, GFP_KERNEL)?;
-        for _ in 0..ncpus {
+        let count = nr_cpu_ids().checked_mul(CGROUP_SLOTS).ok_or(ENOMEM)?;
+        let mut queues = KVec::with_capacity(count, GFP_KERNEL)?;
+        for _ in 0..count {
             let queue = Arc::pin_init(
                 pin_init!(CpuQueue {
                     pending <- new_spinlock!(
@@ -311,6 +359,7 @@ impl IoQueues {
                         },
                         "rloop::pending"
                     ),
+                    cgroup: AtomicUsize::new(CgroupKey::ROOT.bits()),
                     arrived: AtomicBool::new(false),
                     poll_cap_ns: AtomicU64::new(u64::from(poll_us) * 1000),
                     window: AtomicU64::new(PollWindow::new().to_bits()),
@@ -361,18 +410,35 @@ impl IoQueues {
         })
     }
 
-    /// Queues `bio` on the caller's CPU and wakes that CPU's worker unless one is active
-    /// (queued, draining or polling): it takes the bio without a wake-up.
-    fn queue(&self, bio: Bio<RloopDisk>) {
-        // `queues` has `nr_cpu_ids` entries, so the fallback is never taken.
-        let cpu = current_cpu().min(self.queues.len() - 1);
-        let queue = &self.queues[cpu];
-        let wake = {
-            let mut pending = queue.pending.lock();
-            pending.bios.push(bio);
-            queue.arrived.store(true, Ordering::Release);
-            !core::mem::replace(&mut pending.worker_active, true)
-        };
+    /// Queues `bio` on the caller's CPU, in its cgroup's queue, and wakes that queue's worker
+    /// unless one is active (queued, draining or polling): it takes the bio without a
+    /// wake-up.
+    fn queue(&self, mut bio: Bio<RloopDisk>) {
+        let key = bio.cgroup_key();
+        // `queues` has `CGROUP_SLOTS` entries for each of `nr_cpu_ids` CPUs, so the fallback
+        // is never taken.
+        let cpu = current_cpu().min(self.queues.len() / CGROUP_SLOTS - 1);
+        let slots = &self.queues[cpu * CGROUP_SLOTS..(cpu + 1) * CGROUP_SLOTS];
+        // The cgroup's own queue; else one no worker is active on, taken over; else the
+        // one the key hashes to, shared.
+        for take_over in [false, true] {
+            for queue in slots {
+                if !take_over && queue.cgroup.load(Ordering::Relaxed) != key.bits() {
+                    continue;
+                }
+                match queue.push_for(bio, key, take_over) {
+                    Ok(wake) => return self.wake_if(queue, wake),
+                    Err(refused) => bio = refused,
+                }
+            }
+        }
+        let queue = &slots[key.hash() % CGROUP_SLOTS];
+        let wake = queue.push(bio);
+        self.wake_if(queue, wake);
+    }
+
+    /// Queues the worker of `queue` if `wake`: its list had no active worker.
+    fn wake_if(&self, queue: &Arc<CpuQueue>, wake: bool) {
         if wake {
             // Only on this path, which pays for a wake-up anyway: read by the run queued
             // next (queueing orders it).

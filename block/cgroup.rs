@@ -16,7 +16,47 @@ use crate::bindings_ext::{
 use core::{marker::PhantomData, ptr};
 use kernel::bindings;
 
+/// Which block cgroup a bio was submitted from, as an identity only: never dereferenced, so
+/// it may outlive the cgroup. A cgroup freed and another made at the same address share a
+/// key, which can only make their bios share a queue for a while.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CgroupKey(usize);
+
+impl CgroupKey {
+    /// The root cgroup's, and that of a bio associated with none.
+    pub(crate) const ROOT: Self = Self(0);
+
+    /// The key as a number, to keep in an atomic.
+    pub(crate) fn bits(self) -> usize {
+        self.0
+    }
+
+    /// A small number made from the key, the same for equal keys.
+    pub(crate) fn hash(self) -> usize {
+        // Cgroup states are allocations of a few hundred bytes: the low bits are all alike.
+        self.0 >> 8
+    }
+}
+
 impl<T: Operations> Bio<T> {
+    /// The block cgroup the bio was submitted from.
+    pub(crate) fn cgroup_key(&self) -> CgroupKey {
+        // SAFETY: The bio is live; `bio_blkcg_css` reads its `bi_blkg`. The root's is a
+        // constant.
+        let (css, root) = unsafe {
+            (
+                rloop_helper_bio_blkcg_css(self.as_raw()),
+                rloop_helper_blkcg_root_css(),
+            )
+        };
+        if css == root {
+            CgroupKey::ROOT
+        } else {
+            // The address as a number: an identity, never turned back into a pointer.
+            CgroupKey(css as usize)
+        }
+    }
+
     /// Runs `f` with the bio, the current task charging what it does to the bio's cgroups
     /// (nothing changes for a bio of the root cgroup). The current task must be a kthread (a
     /// worker): a user task's own association is left alone.

@@ -22,6 +22,7 @@ pub(crate) mod gen_disk;
 pub(crate) mod sysfs;
 
 pub(crate) use bio::{Bio, BioKey, BioList, BioOp, BlkStatus};
+pub(crate) use cgroup::CgroupKey;
 pub(crate) use gen_disk::{
     CompatIoctl, DiskRef, Features, GenDisk, GenDiskBuilder, OpenMode, Operations, PollCtx,
 };
