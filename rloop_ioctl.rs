@@ -125,13 +125,11 @@ fn resolve(file: &BackingFile, config: &RloopConfig, offset: FilePos) -> Result<
     let attrs = file.attrs()?;
     // The smallest unit the file takes direct I/O in: the block size, so that the block
     // layer refuses anything smaller before it reaches us.
-    // A file system that does not say (tmpfs) but takes `O_DIRECT` gets its device's block
-    // size, or 512; sysfs `dio_align` says it was assumed.
+    // A file system that does not say (tmpfs, btrfs) but takes `O_DIRECT` gets what its
+    // direct I/O needs as far as we know it; sysfs `dio_align` says it was assumed.
     let (inherited, mem_align, reported) = match attrs.dio {
         DioAlign::Aligned { offset, memory } if file.can_direct_io() => (offset, memory, true),
-        DioAlign::Unknown if file.can_direct_io() => {
-            (file.bdev_logical_block_size().unwrap_or(512), 0, false)
-        }
+        DioAlign::Unknown if file.can_direct_io() => (file.unreported_dio_align(), 0, false),
         _ => {
             pr_warn!(
                 "fd {}: the backing file cannot do direct I/O; rloop does no buffered I/O\n",

@@ -46,7 +46,8 @@ pub(crate) enum DioAlign {
     /// The file system answered, and this file cannot do direct I/O (`dio_offset_align` 0):
     /// ext4 `data=journal`, verity, fscrypt without inline encryption.
     Unsupported,
-    /// The file system does not answer `STATX_DIOALIGN` (tmpfs, network file systems).
+    /// The file system does not answer `STATX_DIOALIGN` (tmpfs, btrfs, network file
+    /// systems): see [`BackingFile::unreported_dio_align`].
     Unknown,
 }
 
@@ -176,10 +177,32 @@ impl BackingFile {
     }
 
     /// The logical block size of the block device behind the file, if there is one.
-    pub(crate) fn bdev_logical_block_size(&self) -> Option<u32> {
+    fn bdev_logical_block_size(&self) -> Option<u32> {
         let bdev = self.bdev()?;
         // SAFETY: The device is live while the file is open.
         Some(unsafe { rloop_helper_bdev_logical_block_size(bdev.as_ptr()) })
+    }
+
+    /// The direct-I/O alignment to assume where the file system does not answer
+    /// `STATX_DIOALIGN`: its device's logical block size; for btrfs, which spans devices and
+    /// so has none, its sector size, below which it serves direct I/O through the page
+    /// cache (`check_direct_IO()` in `fs/btrfs/direct-io.c`); else 512.
+    pub(crate) fn unreported_dio_align(&self) -> u32 {
+        if let Some(size) = self.bdev_logical_block_size() {
+            return size;
+        }
+        // SAFETY: The file, its inode and its super block are live while the file is open;
+        // `s_magic` and `s_blocksize` are fixed while it is mounted.
+        let (magic, block_size) = unsafe {
+            let sb = (*self.inode()).i_sb;
+            ((*sb).s_magic, (*sb).s_blocksize)
+        };
+        if usize::try_from(bindings::BTRFS_SUPER_MAGIC).is_ok_and(|btrfs| btrfs == magic) {
+            // A power of two of at most 64 KiB; whether rloop takes it is for the caller.
+            u32::try_from(block_size).unwrap_or(u32::MAX)
+        } else {
+            512
+        }
     }
 
     /// Whether the block device behind the file spins (`false` if there is none).

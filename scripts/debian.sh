@@ -66,7 +66,7 @@ packages=(
 	# tests it for ML-DSA)
 	flex bison bc libelf-dev libssl-dev openssl python3 xz-utils
 	# the guest suite's tools, as on the host
-	fio xfsprogs e2fsprogs mdadm dmsetup util-linux procps stress-ng jq python3-fusepy man-db
+	fio xfsprogs e2fsprogs btrfs-progs mdadm dmsetup util-linux procps stress-ng jq python3-fusepy man-db
 )
 kernel_packages=(linux-image-amd64 linux-headers-amd64 linux-source)
 recipe=5 # bump when the system below is made differently

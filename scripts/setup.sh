@@ -37,7 +37,7 @@ packages=(
 	# VM (qemu-system-x86 comes from backports, see below)
 	kmod
 	# guest tests and benchmarks
-	fio xfsprogs e2fsprogs mdadm dmsetup util-linux stress-ng jq
+	fio xfsprogs e2fsprogs btrfs-progs mdadm dmsetup util-linux stress-ng jq
 	python3-fusepy man-db
 	# host tests: the shell lint, DKMS (it builds rloop from dkms.conf)
 	shellcheck dkms

@@ -164,6 +164,7 @@ mkfs_mount() {
 	case "$type" in
 	xfs) mkfs.xfs -f -q "$@" "$dev" ;;
 	ext2 | ext3 | ext4) "mkfs.$type" -F -q "$@" "$dev" ;;
+	btrfs) mkfs.btrfs -f -q "$@" "$dev" ;;
 	*) "mkfs.$type" "$@" "$dev" ;;
 	esac >/dev/null || fail "mkfs.$type $dev failed"
 	mkdir -p "$dir"
