@@ -170,8 +170,8 @@ extern "C" {
     pub(crate) fn rloop_helper_cond_resched();
     /// `cpu_relax()`, [`arch/x86/include/asm/vdso/processor.h`](srctree/arch/x86/include/asm/vdso/processor.h).
     pub(crate) fn rloop_helper_cpu_relax();
-    /// The `poll_us` module parameter (`rloop_params.c`).
-    pub(crate) fn rloop_param_poll_us() -> c_uint;
+    /// The `linger_us` module parameter (`rloop_params.c`).
+    pub(crate) fn rloop_param_linger_us() -> c_uint;
     /// `single_task_running()`, [`kernel/sched/core.c`](srctree/kernel/sched/core.c): an
     /// exported function 6.12's bindings do not include.
     pub(crate) fn single_task_running() -> bool;

@@ -38,9 +38,9 @@ pub mod rloop_uapi;
 
 use backing::{AttachedFile, BackingFile, IoCache, IoPool};
 use block::{Attribute, AttributeGroup, AttributeGroups, AttributeList, GenDisk, SysfsBuffer};
-use kernel_extras::{dev_major_minor, param_poll_us, ControlDev, OwnedFile, Workqueue};
+use kernel_extras::{dev_major_minor, param_linger_us, ControlDev, OwnedFile, Workqueue};
 use rloop_bio::{IoQueues, RloopDisk};
-use rloop_rules::{parse_poll_us, FilePos, POLL_US_MAX};
+use rloop_rules::{parse_linger_us, FilePos, LINGER_US_MAX};
 use rloop_uapi::{RLOOP_FLAG_AUTOCLEAR, RLOOP_FLAG_PARTSCAN};
 
 module! {
@@ -279,20 +279,21 @@ mod attrs {
         line(out, format_args!("{} {how}", dev.attach.dio_align))
     });
 
-    // The polling cap of the device's workers, in microseconds (0: off); the `poll_us` module
-    // parameter gives new devices theirs.
-    static POLL_US: Attr = Attr::new_rw(
-        c_str!("poll_us"),
-        |dev, out| line(out, format_args!("{}", dev.io.poll_us())),
+    // How long, at most, the device's workers linger on an empty list before they sleep, in
+    // microseconds (0: never); the `linger_us` module parameter gives new devices theirs.
+    static LINGER_US: Attr = Attr::new_rw(
+        c_str!("linger_us"),
+        |dev, out| line(out, format_args!("{}", dev.io.linger_us())),
         |dev, text| {
-            dev.io.set_poll_us(parse_poll_us(text).map_err(|_| EINVAL)?);
+            dev.io
+                .set_linger_us(parse_linger_us(text).map_err(|_| EINVAL)?);
             Ok(())
         },
     );
-    // What polling did: windows that caught a bio, windows that did not, the microseconds
-    // spent polling, and the widest window (microseconds) a worker would poll for next.
-    static POLL_STATS: Attr = Attr::new(c_str!("poll_stats"), |dev, out| {
-        let (hits, misses, ns, window) = dev.io.poll_stats();
+    // What lingering did: windows that caught a bio, windows that did not, the microseconds
+    // spent lingering, and the widest window (microseconds) a worker would linger for next.
+    static LINGER_STATS: Attr = Attr::new(c_str!("linger_stats"), |dev, out| {
+        let (hits, misses, ns, window) = dev.io.linger_stats();
         line(
             out,
             format_args!("{hits} {misses} {} {}", ns / 1000, window / 1000),
@@ -309,8 +310,8 @@ mod attrs {
         &PARTSCAN,
         &DIO,
         &DIO_ALIGN,
-        &POLL_US,
-        &POLL_STATS,
+        &LINGER_US,
+        &LINGER_STATS,
     ]);
     static GROUP: AttributeGroup<RloopDisk> = AttributeGroup::new(c_str!("rloop"), &LIST);
     pub(super) static GROUPS: AttributeGroups<RloopDisk> = AttributeGroups::new(&GROUP);
@@ -417,7 +418,7 @@ impl Registry {
 
     fn build(self: &Arc<Self>, index: u32, attach: Attach, file: BackingFile) -> Result<Entry> {
         let pool = IoPool::new(&self.io_cache, IO_RESERVE)?;
-        let io = IoQueues::new(index, param_poll_us().min(POLL_US_MAX))?;
+        let io = IoQueues::new(index, param_linger_us().min(LINGER_US_MAX))?;
         let device = Arc::pin_init(
             try_pin_init!(Device {
                 index,

@@ -10,9 +10,10 @@
 //! (`current->journal_info`, locks held, a deep stack). Upstream loop tried issuing from
 //! `queue_rq` with `IOCB_NOWAIT` and took it out again for exactly these reasons.
 //!
-//! The hand-off is made cheap instead. A worker whose list runs dry keeps watching it for a
-//! short window before it sleeps, sized from how soon bios have been arriving, so that at low
-//! queue depth the next bio needs no wake-up ([`PollWindow`]). And a submitter that polls
+//! The hand-off is made cheap instead. A worker whose list runs dry lingers: it keeps watching
+//! the list for a short window before it sleeps, sized from how soon bios have been arriving,
+//! so that at low queue depth the next bio needs no wake-up ([`LingerWindow`]). (Lingering is
+//! not polling: "poll" here only ever means polled I/O.) And a submitter that polls
 //! (`REQ_POLLED`) gets its completion in its own polling loop: the worker issues the I/O
 //! polled, and [`Operations::poll_bio`] polls the backing file for it.
 
@@ -27,7 +28,7 @@ use crate::kernel_extras::{
     cond_resched, cpu_relax, cpu_wanted_elsewhere, current_cpu, eopnotsupp, now_ns, nr_cpu_ids,
     IoWorkerScope, Workqueue,
 };
-use crate::rloop_rules::{caller_errno, io_outcome, FilePos, IoOutcome, PollWindow};
+use crate::rloop_rules::{caller_errno, io_outcome, FilePos, IoOutcome, LingerWindow};
 use crate::rloop_uapi::RLOOP_FLAG_PARTSCAN;
 use crate::{Attach, Device};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -142,12 +143,12 @@ struct CpuQueue {
     /// lock held and no worker active; read without it to find the queue, and with it to be
     /// sure.
     cgroup: AtomicUsize,
-    /// Set with each bio pushed, cleared when the worker takes the list: what a polling
+    /// Set with each bio pushed, cleared when the worker takes the list: what a lingering
     /// worker watches without taking the lock.
     arrived: AtomicBool,
-    /// The polling cap in nanoseconds (the device's `poll_us`); 0: never poll.
-    poll_cap_ns: AtomicU64,
-    /// The worker's [`PollWindow`], in its atomic form; only the worker changes it.
+    /// The linger cap in nanoseconds (the device's `linger_us`); 0: never linger.
+    linger_cap_ns: AtomicU64,
+    /// The worker's [`LingerWindow`], in its atomic form; only the worker changes it.
     window: AtomicU64,
     /// When the worker last went to sleep with an empty list (0: it has not, or has
     /// learnt from it since): the next run learns the gap from it.
@@ -155,7 +156,7 @@ struct CpuQueue {
     /// When the bio that woke the worker arrived: the end of that gap, without the
     /// wake-up's own latency.
     woken_at_ns: AtomicU64,
-    stats: PollStats,
+    stats: LingerStats,
     #[pin]
     work: Work<CpuQueue>,
 }
@@ -163,20 +164,20 @@ struct CpuQueue {
 /// A CPU's list and whether a worker will look at it again.
 struct Pending {
     bios: BioList<RloopDisk>,
-    /// A worker is queued, running or polling, and takes what is pushed without being
+    /// A worker is queued, running or lingering, and takes what is pushed without being
     /// woken. Cleared only by the worker, with the lock held and the list empty.
     worker_active: bool,
 }
 
-/// What the polling workers of a device did, for `/sys/block/rloopN/rloop/poll_stats`.
+/// What the lingering workers of a device did, for `/sys/block/rloopN/rloop/linger_stats`.
 #[derive(Default)]
-pub(crate) struct PollStats {
+pub(crate) struct LingerStats {
     /// Windows in which a bio arrived: a wake-up saved.
     pub(crate) hits: AtomicU64,
     /// Windows that ended without a bio (timed out, or the CPU was wanted).
     pub(crate) misses: AtomicU64,
-    /// Nanoseconds spent polling.
-    pub(crate) polled_ns: AtomicU64,
+    /// Nanoseconds spent lingering.
+    pub(crate) lingered_ns: AtomicU64,
 }
 
 impl_has_work! {
@@ -186,7 +187,7 @@ impl_has_work! {
 impl WorkItem for CpuQueue {
     type Pointer = Arc<CpuQueue>;
 
-    /// The worker: drains the list until it stays empty, polls it for a while if bios have
+    /// The worker: drains the list until it stays empty, lingers on it for a while if bios have
     /// been coming soon enough, and goes to sleep.
     ///
     /// No block plug around a batch: iomap already plugs the bios of each direct I/O, and
@@ -205,8 +206,8 @@ impl WorkItem for CpuQueue {
         // it hold the CPU for as long as bios keep coming, which on a kernel without
         // preemption (`preempt=none`) keeps every other task off it. So the worker yields
         // between bios that follow each other, as loop's worker does after each command;
-        // not between a bio and the poll of an empty list (which stops when the CPU is
-        // wanted), nor after a poll that caught a bio while it was not: a bio every poll
+        // not between a bio and lingering on an empty list (which stops when the CPU is
+        // wanted), nor after lingering that caught a bio while it was not: a bio every window
         // catches at queue depth 1 gets no added wake-up.
         let mut yield_next = false;
         loop {
@@ -226,7 +227,7 @@ impl WorkItem for CpuQueue {
                 continue;
             }
             let dry_at = now_ns();
-            if this.poll(dry_at) {
+            if this.linger(dry_at) {
                 yield_next = cpu_wanted_elsewhere();
                 continue;
             }
@@ -274,7 +275,7 @@ impl CpuQueue {
         !core::mem::replace(&mut pending.worker_active, true)
     }
 
-    /// The window the worker would poll for after a bio arriving at `now`: a sleeping worker
+    /// The window the worker would linger for after a bio arriving at `now`: a sleeping worker
     /// first learns the gap since it went to sleep, so a device left idle has none.
     fn window_if_woken(&self, now: u64) -> u64 {
         let mut window = self.window();
@@ -282,11 +283,11 @@ impl CpuQueue {
         if idle_since != 0 {
             window = window.learn(now.saturating_sub(idle_since));
         }
-        window.window_ns(self.poll_cap_ns.load(Ordering::Relaxed))
+        window.window_ns(self.linger_cap_ns.load(Ordering::Relaxed))
     }
 
-    fn window(&self) -> PollWindow {
-        PollWindow::from_bits(self.window.load(Ordering::Relaxed))
+    fn window(&self) -> LingerWindow {
+        LingerWindow::from_bits(self.window.load(Ordering::Relaxed))
     }
 
     fn learn(&self, gap_ns: u64) {
@@ -296,8 +297,8 @@ impl CpuQueue {
 
     /// Watches the empty list for as long as the window says, from `dry_at`, when it was
     /// found empty. True if a bio arrived meanwhile.
-    fn poll(&self, dry_at: u64) -> bool {
-        let cap = self.poll_cap_ns.load(Ordering::Relaxed);
+    fn linger(&self, dry_at: u64) -> bool {
+        let cap = self.linger_cap_ns.load(Ordering::Relaxed);
         let window = self.window().window_ns(cap);
         if window == 0 {
             return false;
@@ -309,7 +310,7 @@ impl CpuQueue {
                 let gap = now_ns().saturating_sub(dry_at);
                 self.learn(gap);
                 self.stats.hits.fetch_add(1, Ordering::Relaxed);
-                self.stats.polled_ns.fetch_add(gap, Ordering::Relaxed);
+                self.stats.lingered_ns.fetch_add(gap, Ordering::Relaxed);
                 return true;
             }
             let now = now_ns();
@@ -318,7 +319,7 @@ impl CpuQueue {
             if now >= deadline || cpu_wanted_elsewhere() {
                 self.stats.misses.fetch_add(1, Ordering::Relaxed);
                 self.stats
-                    .polled_ns
+                    .lingered_ns
                     .fetch_add(now.saturating_sub(dry_at), Ordering::Relaxed);
                 return false;
             }
@@ -345,8 +346,8 @@ pub(crate) struct IoQueues {
 }
 
 impl IoQueues {
-    /// The queues of device `rloop<index>`, whose workers poll for up to `poll_us`.
-    pub(crate) fn new(index: u32, poll_us: u32) -> Result<Self> {
+    /// The queues of device `rloop<index>`, whose workers linger for up to `linger_us`.
+    pub(crate) fn new(index: u32, linger_us: u32) -> Result<Self> {
         let count = nr_cpu_ids().checked_mul(CGROUP_SLOTS).ok_or(ENOMEM)?;
         let mut queues = KVec::with_capacity(count, GFP_KERNEL)?;
         for _ in 0..count {
@@ -361,11 +362,11 @@ impl IoQueues {
                     ),
                     cgroup: AtomicUsize::new(CgroupKey::ROOT.bits()),
                     arrived: AtomicBool::new(false),
-                    poll_cap_ns: AtomicU64::new(u64::from(poll_us) * 1000),
-                    window: AtomicU64::new(PollWindow::new().to_bits()),
+                    linger_cap_ns: AtomicU64::new(u64::from(linger_us) * 1000),
+                    window: AtomicU64::new(LingerWindow::new().to_bits()),
                     idle_since_ns: AtomicU64::new(0),
                     woken_at_ns: AtomicU64::new(0),
-                    stats: PollStats::default(),
+                    stats: LingerStats::default(),
                     work <- new_work!("rloop::io_work"),
                 }),
                 GFP_KERNEL,
@@ -378,40 +379,40 @@ impl IoQueues {
         })
     }
 
-    /// The polling cap, in microseconds.
-    pub(crate) fn poll_us(&self) -> u32 {
+    /// The linger cap, in microseconds.
+    pub(crate) fn linger_us(&self) -> u32 {
         let ns = self
             .queues
             .first()
-            .map_or(0, |q| q.poll_cap_ns.load(Ordering::Relaxed));
+            .map_or(0, |q| q.linger_cap_ns.load(Ordering::Relaxed));
         u32::try_from(ns / 1000).unwrap_or(u32::MAX)
     }
 
-    /// Sets the polling cap; 0 turns polling off. Workers see it at their next window.
-    pub(crate) fn set_poll_us(&self, us: u32) {
+    /// Sets the linger cap; 0 turns lingering off. Workers see it at their next window.
+    pub(crate) fn set_linger_us(&self, us: u32) {
         for queue in self.queues.iter() {
             queue
-                .poll_cap_ns
+                .linger_cap_ns
                 .store(u64::from(us) * 1000, Ordering::Relaxed);
         }
     }
 
-    /// The polling counters of all workers (hits, misses, nanoseconds spent polling) and
-    /// the widest window a worker would poll for if a bio came now, in nanoseconds.
-    pub(crate) fn poll_stats(&self) -> (u64, u64, u64, u64) {
+    /// The linger counters of all workers (hits, misses, nanoseconds spent lingering) and
+    /// the widest window a worker would linger for if a bio came now, in nanoseconds.
+    pub(crate) fn linger_stats(&self) -> (u64, u64, u64, u64) {
         let now = now_ns();
         self.queues.iter().fold((0, 0, 0, 0), |(h, m, ns, w), q| {
             (
                 h + q.stats.hits.load(Ordering::Relaxed),
                 m + q.stats.misses.load(Ordering::Relaxed),
-                ns + q.stats.polled_ns.load(Ordering::Relaxed),
+                ns + q.stats.lingered_ns.load(Ordering::Relaxed),
                 w.max(q.window_if_woken(now)),
             )
         })
     }
 
     /// Queues `bio` on the caller's CPU, in its cgroup's queue, and wakes that queue's worker
-    /// unless one is active (queued, draining or polling): it takes the bio without a
+    /// unless one is active (queued, draining or lingering): it takes the bio without a
     /// wake-up.
     fn queue(&self, mut bio: Bio<RloopDisk>) {
         let key = bio.cgroup_key();

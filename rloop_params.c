@@ -14,17 +14,19 @@
 MODULE_AUTHOR("rloop developers");
 
 /*
- * The cap of a worker's polling window, in microseconds, that a new device
- * starts with (its own knob is /sys/block/rloopN/rloop/poll_us); 0 turns
- * polling off. A worker polls only while bios arrive more often than this,
+ * How long, at most, a worker whose list ran dry lingers on it before it
+ * sleeps, in microseconds, for a new device (its own knob is
+ * /sys/block/rloopN/rloop/linger_us); 0: it never lingers. "Linger", not
+ * "poll": polled I/O (REQ_POLLED, poll_bio) is another thing. A worker
+ * lingers only while bios arrive more often than this,
  * so a device that is idle or busy with others' work costs nothing.
  */
-static unsigned int poll_us = 50;
-module_param(poll_us, uint, 0644);
-MODULE_PARM_DESC(poll_us,
-		 "cap of a worker's adaptive polling window in us for new devices, 0 = off (default 50)");
+static unsigned int linger_us = 50;
+module_param(linger_us, uint, 0644);
+MODULE_PARM_DESC(linger_us,
+		 "cap of a worker's adaptive linger window in us for new devices, 0 = off (default 50)");
 
-unsigned int rloop_param_poll_us(void)
+unsigned int rloop_param_linger_us(void)
 {
-	return READ_ONCE(poll_us);
+	return READ_ONCE(linger_us);
 }

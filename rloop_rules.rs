@@ -157,14 +157,14 @@ pub fn caller_errno(errno: i32) -> i32 {
     }
 }
 
-/// The largest polling cap a device takes, in microseconds: polling longer than this would
+/// The largest linger cap a device takes, in microseconds: lingering longer than this would
 /// hold a CPU for a whole scheduler slice to save a wake-up worth a few microseconds.
-pub const POLL_US_MAX: u32 = 1000;
+pub const LINGER_US_MAX: u32 = 1000;
 
-/// Parses a write to a device's `poll_us` (a decimal number of microseconds, 0 to
-/// [`POLL_US_MAX`], one trailing newline allowed).
-pub fn parse_poll_us(text: &[u8]) -> Result<u32, Refusal> {
-    const WHY: &str = "poll_us takes a whole number of microseconds from 0 to 1000";
+/// Parses a write to a device's `linger_us` (a decimal number of microseconds, 0 to
+/// [`LINGER_US_MAX`], one trailing newline allowed).
+pub fn parse_linger_us(text: &[u8]) -> Result<u32, Refusal> {
+    const WHY: &str = "linger_us takes a whole number of microseconds from 0 to 1000";
     let text = text.strip_suffix(b"\n").unwrap_or(text);
     if text.is_empty() || text.len() > 4 {
         return Err(Refusal::Invalid(WHY));
@@ -176,27 +176,28 @@ pub fn parse_poll_us(text: &[u8]) -> Result<u32, Refusal> {
         }
         us = us * 10 + u32::from(c - b'0');
     }
-    if us > POLL_US_MAX {
+    if us > LINGER_US_MAX {
         return Err(Refusal::Invalid(WHY));
     }
     Ok(us)
 }
 
-/// The adaptive polling window of one worker, from the gaps it has seen between its list
-/// running dry and the next bio arriving.
+/// The adaptive linger window of one worker (how long it keeps watching its empty list
+/// before it sleeps), from the gaps it has seen between its list running dry and the next
+/// bio arriving.
 ///
-/// The worker polls when bios have been arriving within the cap: for twice the average gap,
+/// The worker lingers when bios have been arriving within the cap: for twice the average gap,
 /// so that a typical arrival is caught and a late one does not cost more than that, and never
 /// longer than the cap. A device that is idle, or whose bios arrive further apart than the
 /// cap, makes gaps the average follows up within a few samples, and the window drops to 0.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct PollWindow {
+pub struct LingerWindow {
     /// Average gap in nanoseconds, weighted 1/8 to the newest; `u64::MAX` before the first.
     avg_gap_ns: u64,
 }
 
-impl PollWindow {
-    /// Nothing learnt yet: no polling until a gap has been seen.
+impl LingerWindow {
+    /// Nothing learnt yet: no lingering until a gap has been seen.
     pub const fn new() -> Self {
         Self {
             avg_gap_ns: u64::MAX,
@@ -230,7 +231,7 @@ impl PollWindow {
         Self { avg_gap_ns }
     }
 
-    /// How long to poll, in nanoseconds, under a cap of `cap_ns` (0: never).
+    /// How long to linger, in nanoseconds, under a cap of `cap_ns` (0: never).
     pub fn window_ns(self, cap_ns: u64) -> u64 {
         match self.avg_gap_ns() {
             Some(avg) if avg <= cap_ns => avg.saturating_mul(2).min(cap_ns),
@@ -239,7 +240,7 @@ impl PollWindow {
     }
 }
 
-impl Default for PollWindow {
+impl Default for LingerWindow {
     fn default() -> Self {
         Self::new()
     }

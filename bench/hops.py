@@ -591,8 +591,8 @@ def self_test() -> int:
         lines.append("overrun ok y")
 
         (top / "skipped").mkdir()
-        (top / "skipped" / "skipped").write_text("no /sys/block/rloop0/rloop/poll_us: the module has no per-device polling knob\n")
-        lines.append("skipped skipped rloop, polling worker off")
+        (top / "skipped" / "skipped").write_text("no /sys/block/rloop0/rloop/linger_us: the module has no per-device linger knob\n")
+        lines.append("skipped skipped rloop, lingering worker off")
         (top / "configs.txt").write_text("\n".join(lines) + "\n")
         (top / "env.txt").write_text("kernel 6.12.117\ncpus 2\nclocksource tsc\ntrace_clock global\n")
 
@@ -640,7 +640,7 @@ def self_test() -> int:
         check("kprobe trap", kprobe_kind("ffffffffc0414010  k  issue+0x0  rloop"), ", a breakpoint trap (not optimized)")
         md = (top / "hops.md").read_text()
         check("md: says tracing overhead", "include the tracing overhead" in md, True)
-        check("md: gives the skip reason", "no per-device polling knob" in md, True)
+        check("md: gives the skip reason", "no per-device linger knob" in md, True)
         check("md: merged hop in the table", "| raw | 20 | 67.5 (a–c) | · | · | 1.2 | 5.0 (e–f) | · |" in md, True)
         check("json: readable", json.loads((top / "hops.json").read_text())["configs"]["rloop"]["ios"], 100)
 

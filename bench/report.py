@@ -169,9 +169,11 @@ def environment(run: Path, bdir: Path, runs: list) -> dict:
         "host_cpus": env.get("host_cpus"),
         # Which targets' devices can poll (queue/io_poll), e.g. "raw=1 loop=0".
         "io_poll": env.get("io_poll"),
-        "poll_us_param": env.get("rloop_poll_us_param"),
-        "poll_us": env.get("rloop_poll_us"),
-        "poll_us_requested": env.get("rloop_poll_us_requested"),
+        # rloop's lingering worker; runs before the rename say "poll_us".
+        "linger_us_param": env.get("rloop_linger_us_param", env.get("rloop_poll_us_param")),
+        "linger_us": env.get("rloop_linger_us", env.get("rloop_poll_us")),
+        "linger_us_requested": env.get("rloop_linger_us_requested",
+                                       env.get("rloop_poll_us_requested")),
         "cpus": env.get("cpus"),
         "device": env.get("backing", "").split(" ")[-1] or None,
         "scheduler": sched.group(1) if sched else None,
@@ -354,16 +356,16 @@ def io_poll_text(summary: dict) -> str:
     return "; ".join(parts) if parts else "not recorded"
 
 
-def poll_text(summary: dict) -> str:
-    """rloop's polling worker: the module's default and the devices' value."""
-    if all(s["meta"].get("poll_us_param") is None and s["meta"].get("poll_us") is None
+def linger_text(summary: dict) -> str:
+    """rloop's lingering worker: the module's default and the devices' value."""
+    if all(s["meta"].get("linger_us_param") is None and s["meta"].get("linger_us") is None
            for s in summary.values()):
-        text = "no poll_us knob in this module (no polling worker)"
+        text = "no linger_us knob in this module (no lingering worker)"
     else:
-        text = (f"module default {same_or_each(summary, 'poll_us_param')}, "
-                f"the devices {same_or_each(summary, 'poll_us')}")
-    if any(s["meta"].get("poll_us_requested") is not None for s in summary.values()):
-        text += f" (RLOOP_BENCH_POLL_US={same_or_each(summary, 'poll_us_requested')})"
+        text = (f"module default {same_or_each(summary, 'linger_us_param')}, "
+                f"the devices {same_or_each(summary, 'linger_us')}")
+    if any(s["meta"].get("linger_us_requested") is not None for s in summary.values()):
+        text += f" (RLOOP_BENCH_LINGER_US={same_or_each(summary, 'linger_us_requested')})"
     return text
 
 
@@ -423,7 +425,7 @@ def markdown(summary: dict) -> str:
             f"- host: {host_text(summary)}",
             "- backings: " + "; ".join(backing_text(b, s) for b, s in summary.items()),
             f"- polled I/O (queue/io_poll) by target: {io_poll_text(summary)}",
-            f"- rloop polling (poll_us): {poll_text(summary)}",
+            f"- rloop lingering (linger_us): {linger_text(summary)}",
             f"- repetitions: {same_or_each(summary, 'reps')}, the targets back to back "
             f"in each, {same_or_each(summary, 'runtime_s')} s per job; per target the "
             "median (min–max) over the repetitions; ratios are taken per repetition, "
@@ -790,8 +792,11 @@ def self_test() -> int:
                 f"io_poll raw={int(backing == 'nullb')} loop=0 rloop=0\n"
                 f"host_loadavg {'0.31 0.42 0.53' if backing == 'nullb' else '2.50 2.10 1.90'}"
                 " 1/83 7274\nhost_loadavg_end 1.11 1.22 1.33\nhost_cpus 2\n"
-                "rloop_poll_us_param 50\nrloop_poll_us 0\nrloop_poll_us_requested 0\n"
-                "kernel_build bench-b8a9396ea437a48e\n"
+                # The virtio run as written before the rename: read all the same.
+                + ("rloop_linger_us_param 50\nrloop_linger_us 0\nrloop_linger_us_requested 0\n"
+                   if backing == "nullb" else
+                   "rloop_poll_us_param 50\nrloop_poll_us 0\nrloop_poll_us_requested 0\n")
+                + "kernel_build bench-b8a9396ea437a48e\n"
                 "profiles " + " ".join(p for p, _, _, _ in PROFILES) + "\n")
             (run / f"vm-{backing}").mkdir()
             (run / f"vm-{backing}" / "console.log").write_text(
@@ -885,7 +890,7 @@ def self_test() -> int:
     for needle in ("## Environment", "6.12.117", "QEMU TCG", "fio-3.33", f"±{TCG_SPREAD} %",
                    "nullb 0.31 0.42 0.53 → 1.11 1.22 1.33; virtio 2.50 2.10 1.90 →",
                    "non-debug bench kernel",
-                   "module default 50, the devices 0 (RLOOP_BENCH_POLL_US=0)",
+                   "module default 50, the devices 0 (RLOOP_BENCH_LINGER_US=0)",
                    "io_uring, O_DIRECT (ext4 4k randwrite, fsync/8: psync, buffered)",
                    "by target: nullb: raw yes, loop no, rloop no; virtio: raw no,",
                    "within noise", "4k randread QD1, polled/by interrupt IOPS, per "

@@ -128,17 +128,17 @@ loop_attach() { # FILE
 	[ "$(cat "/sys/block/${attached#/dev/}/loop/dio")" = 1 ] ||
 		die "loop is not in direct-I/O mode on $1"
 }
-# RLOOP_BENCH_POLL_US, if set, goes to every rloop device's poll_us (0: the
-# worker does not poll). Without the knob (a module without polling) 0 is
+# RLOOP_BENCH_LINGER_US, if set, goes to every rloop device's linger_us (0: the
+# worker does not linger). Without the knob (a module without lingering) 0 is
 # what there is anyway; anything else cannot be had.
 rloop_attach() { # FILE
 	attached=$("$rloopctl" create "$1")
-	[ -n "${RLOOP_BENCH_POLL_US:-}" ] || return 0
-	local knob=/sys/block/${attached#/dev/}/rloop/poll_us
+	[ -n "${RLOOP_BENCH_LINGER_US:-}" ] || return 0
+	local knob=/sys/block/${attached#/dev/}/rloop/linger_us
 	if [ -e "$knob" ]; then
-		echo "$RLOOP_BENCH_POLL_US" >"$knob"
-	elif [ "$RLOOP_BENCH_POLL_US" != 0 ]; then
-		die "RLOOP_BENCH_POLL_US=$RLOOP_BENCH_POLL_US, but $attached has no poll_us"
+		echo "$RLOOP_BENCH_LINGER_US" >"$knob"
+	elif [ "$RLOOP_BENCH_LINGER_US" != 0 ]; then
+		die "RLOOP_BENCH_LINGER_US=$RLOOP_BENCH_LINGER_US, but $attached has no linger_us"
 	fi
 }
 detach() { # TARGET DEVICE
@@ -175,11 +175,11 @@ fi
 	[ "$backing" != nullb ] || echo "backing_poll_queues $(cat "$nb/poll_queues")"
 	echo "loop_logical_block_size $(cat "/sys/block/${loopdev#/dev/}/queue/logical_block_size")"
 	echo "rloop_logical_block_size $(cat "/sys/block/${rdev#/dev/}/queue/logical_block_size")"
-	# rloop's polling worker: the module's default for new devices and the
+	# rloop's lingering worker: the module's default for new devices and the
 	# device's own value (absent in a module without it).
-	v=$(cat /sys/module/rloop/parameters/poll_us 2>/dev/null) && echo "rloop_poll_us_param $v"
-	v=$(cat "/sys/block/${rdev#/dev/}/rloop/poll_us" 2>/dev/null) && echo "rloop_poll_us $v"
-	[ -z "${RLOOP_BENCH_POLL_US:-}" ] || echo "rloop_poll_us_requested $RLOOP_BENCH_POLL_US"
+	v=$(cat /sys/module/rloop/parameters/linger_us 2>/dev/null) && echo "rloop_linger_us_param $v"
+	v=$(cat "/sys/block/${rdev#/dev/}/rloop/linger_us" 2>/dev/null) && echo "rloop_linger_us $v"
+	[ -z "${RLOOP_BENCH_LINGER_US:-}" ] || echo "rloop_linger_us_requested $RLOOP_BENCH_LINGER_US"
 	echo "wq_cpumask $(cat "$wq_mask")"
 	# The host's /proc/loadavg when this boot started (scripts/bench.sh).
 	[ -z "${RLOOP_BENCH_HOST_LOAD:-}" ] || echo "host_loadavg $RLOOP_BENCH_HOST_LOAD"

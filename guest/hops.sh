@@ -16,7 +16,7 @@
 # At QD1 one I/O is in flight, so the events of an I/O are the ones between
 # its submit and its CQE; hops.py checks each sequence. Configurations: raw
 # (the file itself: S B D F), loop (--direct-io=on, kprobe lo_rw_aio), rloop
-# (the module's defaults), rloop-nopoll (its polling worker off), raw-hipri
+# (the module's defaults), rloop-nolinger (its lingering worker off), raw-hipri
 # and rloop-hipri (fio --hipri: polled I/O). A configuration whose knob is
 # missing is skipped, and the reason written down.
 #
@@ -31,7 +31,7 @@
 # buffer must hold them), RLOOP_HOPS_FILE_MB (default 256).
 set -euo pipefail
 : "${RLOOP_HOPS_RUNTIME:=3}" "${RLOOP_HOPS_MAX_IOS:=50000}" "${RLOOP_HOPS_FILE_MB:=256}"
-: "${RLOOP_HOPS_CONFIGS:=raw loop rloop rloop-nopoll raw-hipri rloop-hipri}"
+: "${RLOOP_HOPS_CONFIGS:=raw loop rloop rloop-nolinger raw-hipri rloop-hipri}"
 top=$RLOOP_TOP
 . "$top/scripts/on-error.sh"
 mod=$RLOOP_HOPS_MODULE
@@ -75,7 +75,7 @@ modprobe loop
 loopdev=$(losetup --direct-io=on -f --show "$file")
 loop=${loopdev#/dev/}
 [ "$(cat "/sys/block/$loop/loop/dio")" = 1 ] || die "loop is not in direct-I/O mode"
-# RLOOP_HOPS_MODULE_ARGS: module parameters, e.g. poll_us=200.
+# RLOOP_HOPS_MODULE_ARGS: module parameters, e.g. linger_us=200.
 # shellcheck disable=SC2086
 insmod "$mod" ${RLOOP_HOPS_MODULE_ARGS:-}
 rdev=$("$rloopctl" create "$file")
@@ -186,30 +186,30 @@ fio_args=(--name=hops --ioengine=io_uring --direct=1 --rw=randread --bs=4k --iod
 failed=0
 # run_config NAME: one configuration, or the reason it is skipped.
 run_config() {
-	local name=$1 dir=$out/$1 target label topd=- worker=- note='' skip='' saved_poll='' rc=0 probe_state=''
+	local name=$1 dir=$out/$1 target label topd=- worker=- note='' skip='' saved_linger='' rc=0 probe_state=''
 	local -a hipri=()
 	mkdir -p "$dir"
 	case "$name" in
 	raw) target=$file label="the file, O_DIRECT" ;;
 	loop) target=$loopdev topd=$loop worker=$loop_worker note=$loop_worker_note label="loop, --direct-io=on" ;;
-	rloop | rloop-nopoll | rloop-hipri)
+	rloop | rloop-nolinger | rloop-hipri)
 		target=$rdev topd=$rloop worker=$rloop_worker note=$rloop_worker_note
-		local param=/sys/module/rloop/parameters/poll_us knob=/sys/block/$rloop/rloop/poll_us
+		local param=/sys/module/rloop/parameters/linger_us knob=/sys/block/$rloop/rloop/linger_us
 		case "$name" in
 		rloop)
 			if [ -r "$param" ]; then
-				label="rloop, default polling (module poll_us=$(cat "$param"))"
+				label="rloop, default lingering (module linger_us=$(cat "$param"))"
 			else
-				label="rloop as loaded (the module has no poll_us parameter: no polling worker)"
+				label="rloop as loaded (the module has no linger_us parameter: no lingering worker)"
 			fi
 			;;
-		rloop-nopoll)
-			label="rloop, polling worker off (poll_us=0)"
+		rloop-nolinger)
+			label="rloop, lingering worker off (linger_us=0)"
 			if [ -w "$knob" ]; then
-				saved_poll=$(cat "$knob")
+				saved_linger=$(cat "$knob")
 				echo 0 >"$knob"
 			else
-				skip="no $knob: the module has no per-device polling knob"
+				skip="no $knob: the module has no per-device linger knob"
 			fi
 			;;
 		rloop-hipri)
@@ -226,7 +226,7 @@ run_config() {
 		[ "$(cat "/sys/block/$nullb/queue/io_poll")" = 1 ] ||
 			skip="/sys/block/$nullb/queue/io_poll is 0: null_blk has no poll queues"
 		;;
-	*) die "unknown configuration '$name' (raw loop rloop rloop-nopoll raw-hipri rloop-hipri)" ;;
+	*) die "unknown configuration '$name' (raw loop rloop rloop-nolinger raw-hipri rloop-hipri)" ;;
 	esac
 	if [ -n "$skip" ]; then
 		log "$name: skipped: $skip"
@@ -249,7 +249,7 @@ run_config() {
 		[ "$worker" = - ] || probe_state=$(grep -m1 " ${worker_sym[$worker]}+0x0 " /sys/kernel/debug/kprobes/list || echo "not listed")
 		clear_events
 	fi
-	[ -z "$saved_poll" ] || echo "$saved_poll" >"/sys/block/$rloop/rloop/poll_us"
+	[ -z "$saved_linger" ] || echo "$saved_linger" >"/sys/block/$rloop/rloop/linger_us"
 	if [ "$rc" -ne 0 ]; then
 		log "$name: fio failed (exit $rc)"
 		echo "fio exit $rc" >"$dir/failed"
@@ -276,7 +276,7 @@ run_config() {
 			echo "worker_kprobe $probe_state"
 		fi
 		echo "polled ${#hipri[@]}"
-		[ ! -r /sys/module/rloop/parameters/poll_us ] || echo "module_poll_us $(cat /sys/module/rloop/parameters/poll_us)"
+		[ ! -r /sys/module/rloop/parameters/linger_us ] || echo "module_linger_us $(cat /sys/module/rloop/parameters/linger_us)"
 		local c e
 		for c in "$tr"/per_cpu/cpu*; do
 			echo "overrun ${c##*/} $(awk '/^overrun:/ { print $2 }' "$c/stats")"

@@ -2,7 +2,7 @@
 
 //! Small pieces of the kernel the kernel crate (6.12 or 7.x) does not wrap and the driver
 //! needs: a workqueue it owns, the I/O worker's task scope, an interrupt-safe spinlock, CPU
-//! ids and what a polling loop asks of the scheduler, a few errnos, capabilities, module
+//! ids and what a lingering loop asks of the scheduler, a few errnos, capabilities, module
 //! parameters and the control node; and [`compat`], what is spelt differently for 6.12 and
 //! 7.x.
 
@@ -70,7 +70,7 @@ pub(crate) fn nr_cpu_ids() -> usize {
     unsafe { core::ptr::read_volatile(&raw const bindings::nr_cpu_ids) as usize }
 }
 
-/// Whether a polling loop on this CPU should stop for other work: the scheduler wants the
+/// Whether a lingering loop on this CPU should stop for other work: the scheduler wants the
 /// CPU back (`need_resched()`) or another task is runnable here (`!single_task_running()`,
 /// the test KVM's halt polling uses).
 pub(crate) fn cpu_wanted_elsewhere() -> bool {
@@ -95,11 +95,11 @@ pub(crate) fn cpu_relax() {
     unsafe { crate::bindings_ext::rloop_helper_cpu_relax() }
 }
 
-/// The `poll_us` module parameter: the polling cap, in microseconds, new devices start with.
-pub(crate) fn param_poll_us() -> u32 {
+/// The `linger_us` module parameter: the linger cap, in microseconds, new devices start with.
+pub(crate) fn param_linger_us() -> u32 {
     // SAFETY: Reads an `unsigned int` with `READ_ONCE`; the parameter lives as long as the
     // module.
-    unsafe { crate::bindings_ext::rloop_param_poll_us() }
+    unsafe { crate::bindings_ext::rloop_param_linger_us() }
 }
 
 /// Nanoseconds of `CLOCK_MONOTONIC` (`ktime_get()`).

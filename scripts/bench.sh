@@ -9,7 +9,7 @@
 # RLOOP_BENCH_RUNTIME (s per job, default 5), RLOOP_BENCH_REPS (default 5) and
 # RLOOP_BENCH_BACKINGS (default "virtio nullb") tune it; RLOOP_BENCH_PROFILES
 # (names from `guest/bench.sh --list`, space-separated) runs only those;
-# RLOOP_BENCH_POLL_US, if set, is written to every rloop device's poll_us;
+# RLOOP_BENCH_LINGER_US, if set, is written to every rloop device's linger_us;
 # RLOOP_BENCH_WQ_CPUMASK, if set (hex), keeps every unbound workqueue's
 # workers, loop's and rloop's, to those CPUs.
 set -euo pipefail

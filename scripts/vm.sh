@@ -197,7 +197,7 @@ done
 # is the host's, and with acpi=off the guest has no HPET or PM timer to
 # calibrate it against; the PIT calibration fails on a busy host, and the
 # kernel then runs every clock on jiffies (1-4 ms steps), too coarse for the
-# polling workers' windows, fio's latencies and make hops. So it is told the
+# lingering workers' windows, fio's latencies and make hops. So it is told the
 # rate, measured here (scripts/tsc-khz.c), when the host's TSC rate is
 # constant. RLOOP_VM_APPEND adds to the command line.
 tsc=

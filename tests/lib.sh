@@ -110,7 +110,7 @@ need_cmd() {
 # load_rloop [PARAM=VALUE...]: insmod rloop.ko; it is removed at exit.
 load_rloop() {
 	[ -f "$RLOOP_KO" ] || fail "$RLOOP_KO is not built"
-	# RLOOP_MODULE_ARGS: module parameters for the whole run (poll_us=0, say).
+	# RLOOP_MODULE_ARGS: module parameters for the whole run (linger_us=0, say).
 	# shellcheck disable=SC2086
 	insmod "$RLOOP_KO" ${RLOOP_MODULE_ARGS:-} "$@" || fail "insmod rloop.ko failed"
 	on_exit unload_rloop

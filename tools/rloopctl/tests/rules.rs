@@ -4,8 +4,8 @@
 //! module runs, built for the host.
 
 use rloopctl::rules::{
-    caller_errno, check_window, choose_block_size, errno, io_outcome, parse_poll_us, resized_len,
-    valid_block_size, window_len, FilePos, IoOutcome, PollWindow, Refusal, POLL_US_MAX,
+    caller_errno, check_window, choose_block_size, errno, io_outcome, parse_linger_us, resized_len,
+    valid_block_size, window_len, FilePos, IoOutcome, LingerWindow, Refusal, LINGER_US_MAX,
 };
 
 const PAGE: u32 = 4096;
@@ -185,10 +185,10 @@ fn refusals_say_which_rule() {
 }
 
 #[test]
-fn poll_us_takes_0_to_the_max_and_nothing_else() {
-    assert_eq!(parse_poll_us(b"0"), Ok(0));
-    assert_eq!(parse_poll_us(b"50\n"), Ok(50));
-    assert_eq!(parse_poll_us(b"1000"), Ok(POLL_US_MAX));
+fn linger_us_takes_0_to_the_max_and_nothing_else() {
+    assert_eq!(parse_linger_us(b"0"), Ok(0));
+    assert_eq!(parse_linger_us(b"50\n"), Ok(50));
+    assert_eq!(parse_linger_us(b"1000"), Ok(LINGER_US_MAX));
     for bad in [
         &b""[..],
         b"\n",
@@ -204,7 +204,7 @@ fn poll_us_takes_0_to_the_max_and_nothing_else() {
         b"abc",
     ] {
         assert!(
-            matches!(parse_poll_us(bad), Err(Refusal::Invalid(_))),
+            matches!(parse_linger_us(bad), Err(Refusal::Invalid(_))),
             "{:?} was taken",
             core::str::from_utf8(bad)
         );
@@ -212,31 +212,31 @@ fn poll_us_takes_0_to_the_max_and_nothing_else() {
 }
 
 #[test]
-fn poll_window_is_nothing_until_a_gap_is_seen() {
-    let w = PollWindow::new();
+fn linger_window_is_nothing_until_a_gap_is_seen() {
+    let w = LingerWindow::new();
     assert_eq!(w.avg_gap_ns(), None);
     assert_eq!(w.window_ns(50_000), 0);
-    assert_eq!(PollWindow::from_bits(w.to_bits()), w);
+    assert_eq!(LingerWindow::from_bits(w.to_bits()), w);
 }
 
 #[test]
-fn poll_window_is_twice_the_gap_within_the_cap() {
-    let w = PollWindow::new().learn(10_000);
+fn linger_window_is_twice_the_gap_within_the_cap() {
+    let w = LingerWindow::new().learn(10_000);
     assert_eq!(w.window_ns(50_000), 20_000);
     // Above half the cap: the cap.
-    let w = PollWindow::new().learn(40_000);
+    let w = LingerWindow::new().learn(40_000);
     assert_eq!(w.window_ns(50_000), 50_000);
     // Above the cap: no polling at all.
-    let w = PollWindow::new().learn(60_000);
+    let w = LingerWindow::new().learn(60_000);
     assert_eq!(w.window_ns(50_000), 0);
     // A cap of 0 turns it off whatever the gaps.
-    assert_eq!(PollWindow::new().learn(1).window_ns(0), 0);
+    assert_eq!(LingerWindow::new().learn(1).window_ns(0), 0);
 }
 
 #[test]
-fn poll_window_closes_when_bios_stop_coming_and_reopens() {
+fn linger_window_closes_when_bios_stop_coming_and_reopens() {
     let cap = 50_000;
-    let mut w = PollWindow::new();
+    let mut w = LingerWindow::new();
     for _ in 0..20 {
         w = w.learn(8_000);
     }

@@ -1,9 +1,10 @@
 #!/bin/bash
-# The workers' adaptive polling: the module parameter gives new devices
-# their cap, the device's poll_us takes 0 to 1000 and refuses anything else
-# with EINVAL; at queue depth 1 a polling worker catches bios without being
-# woken (poll_stats counts the hits), with poll_us 0 it never polls, and an
-# idle device polls not at all: four devices that have just been busy leave
+# The workers' adaptive lingering (how long a worker whose list ran dry
+# keeps watching it before it sleeps): the module parameter gives new devices
+# their cap, the device's linger_us takes 0 to 1000 and refuses anything else
+# with EINVAL; at queue depth 1 a lingering worker catches bios without being
+# woken (linger_stats counts the hits), with linger_us 0 it never lingers, and an
+# idle device lingers not at all: four devices that have just been busy leave
 # the guest as idle as it was without them.
 # timeout: 300
 . "${0%/*}/../lib.sh"
@@ -11,54 +12,54 @@
 need_disk 1
 need_cmd fio
 load_rloop
-param=/sys/module/rloop/parameters/poll_us
-assert_eq "$(cat "$param")" 50 "default of the poll_us parameter"
+param=/sys/module/rloop/parameters/linger_us
+assert_eq "$(cat "$param")" 50 "default of the linger_us parameter"
 dir=$(scratch_dir "${DISKS[0]}" xfs)
 for i in 0 1 2 3; do truncate -s 64M "$dir/backing$i"; done
 dev=$(rl_create "$dir/backing0")
-knob=/sys/block/${dev#/dev/}/rloop/poll_us
-assert_eq "$(rl_attr "$dev" poll_us)" 50 "poll_us of a new device"
+knob=/sys/block/${dev#/dev/}/rloop/linger_us
+assert_eq "$(rl_attr "$dev" linger_us)" 50 "linger_us of a new device"
 
 # The knob's range, and the exact errno of what it refuses.
 echo 0 >"$knob"
-assert_eq "$(rl_attr "$dev" poll_us)" 0 "poll_us after writing 0"
+assert_eq "$(rl_attr "$dev" linger_us)" 0 "linger_us after writing 0"
 echo 1000 >"$knob"
-assert_eq "$(rl_attr "$dev" poll_us)" 1000 "poll_us after writing 1000"
+assert_eq "$(rl_attr "$dev" linger_us)" 1000 "linger_us after writing 1000"
 for bad in 1001 -1 abc " 5" 0x10 4294967296 "5 "; do
 	expect_write_errno EINVAL "$knob" "$bad"
 done
-assert_eq "$(rl_attr "$dev" poll_us)" 1000 "poll_us after refused writes"
+assert_eq "$(rl_attr "$dev" linger_us)" 1000 "linger_us after refused writes"
 # The parameter is what the next device starts with; it does not touch this one.
 echo 7 >"$param"
 on_exit sh -c "echo 50 >$param"
 dev1=$(rl_create "$dir/backing1")
-assert_eq "$(rl_attr "$dev1" poll_us)" 7 "poll_us of a device made after the parameter changed"
-assert_eq "$(rl_attr "$dev" poll_us)" 1000 "poll_us of the older device"
+assert_eq "$(rl_attr "$dev1" linger_us)" 7 "linger_us of a device made after the parameter changed"
+assert_eq "$(rl_attr "$dev" linger_us)" 1000 "linger_us of the older device"
 echo 50 >"$param"
 
-# stats DEV: hits misses polled_us window_us
-stats() { rl_attr "$1" poll_stats; }
+# stats DEV: hits misses lingered_us window_us
+stats() { rl_attr "$1" linger_stats; }
 qd1() {
 	fio --name=qd1 --filename="$1" --direct=1 --ioengine=psync --rw=randread --bs=4k \
 		--size=32M --time_based --runtime=3 --output=/dev/null || fail "fio on $1 failed"
 }
 
-# Queue depth 1 with a generous cap: the next bio comes while the worker polls.
+# Queue depth 1 with a generous cap: the next bio comes while the worker lingers.
 read -r h0 m0 us0 _ <<<"$(stats "$dev")"
 qd1 "$dev"
 read -r h1 m1 us1 w1 <<<"$(stats "$dev")"
-echo "QD1, poll_us 1000: hits $h0 -> $h1, misses $m0 -> $m1, polled $us0 -> $us1 us, window $w1 us"
-[ "$h1" -gt "$h0" ] || fail "no polling window caught a bio at QD1 (hits $h0 -> $h1, misses $m0 -> $m1)"
-[ "$us1" -gt "$us0" ] || fail "polling took no time ($us0 -> $us1 us)"
+echo "QD1, linger_us 1000: hits $h0 -> $h1, misses $m0 -> $m1, lingered $us0 -> $us1 us, window $w1 us"
+[ "$h1" -gt "$h0" ] || fail "no linger window caught a bio at QD1 (hits $h0 -> $h1, misses $m0 -> $m1)"
+[ "$us1" -gt "$us0" ] || fail "lingering took no time ($us0 -> $us1 us)"
 
-# Polling off: not one window.
+# Lingering off: not one window.
 echo 0 >"$knob"
 qd1 "$dev"
 read -r h2 m2 us2 w2 <<<"$(stats "$dev")"
-assert_eq "$h2 $m2 $us2 $w2" "$h1 $m1 $us1 0" "poll_stats across a run with poll_us 0"
+assert_eq "$h2 $m2 $us2 $w2" "$h1 $m1 $us1 0" "linger_stats across a run with linger_us 0"
 echo 1000 >"$knob"
 
-# Idle: after the last bio a worker polls one window at most, then sleeps.
+# Idle: after the last bio a worker lingers one window at most, then sleeps.
 dev2=$(rl_create "$dir/backing2")
 dev3=$(rl_create "$dir/backing3")
 busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
@@ -71,19 +72,19 @@ idle_cost() {
 	echo $((b1 - b0))
 }
 for d in "$dev" "$dev1" "$dev2" "$dev3"; do
-	echo 1000 >"/sys/block/${d#/dev/}/rloop/poll_us"
+	echo 1000 >"/sys/block/${d#/dev/}/rloop/linger_us"
 	fio --name=warm --filename="$d" --direct=1 --ioengine=psync --rw=randread --bs=4k \
 		--size=32M --number_ios=2000 --output=/dev/null || fail "fio on $d failed"
 done
-# hits misses polled_us: the window is what the next bio would get.
+# hits misses lingered_us: the window is what the next bio would get.
 counters() { for d in "$dev" "$dev1" "$dev2" "$dev3"; do stats "$d" | cut -d' ' -f1-3; done; }
 before=$(counters)
 with=$(idle_cost)
 after=$(counters)
-assert_eq "$after" "$before" "poll_stats of four idle devices"
-# Idle for seconds: a bio arriving now would find no worker polling.
+assert_eq "$after" "$before" "linger_stats of four idle devices"
+# Idle for seconds: a bio arriving now would find no worker lingering.
 for d in "$dev" "$dev1" "$dev2" "$dev3"; do
-	assert_eq "$(stats "$d" | cut -d' ' -f4)" 0 "polling window of idle $d"
+	assert_eq "$(stats "$d" | cut -d' ' -f4)" 0 "linger window of idle $d"
 done
 for d in "$dev" "$dev1" "$dev2" "$dev3"; do "$RLOOPCTL" detach "$d"; done
 without=$(idle_cost)
