@@ -3,7 +3,8 @@
  * Static inlines and macros the Rust side of rloop needs, wrapped in real
  * functions so that Rust can call them: the way the files of rust/helpers/ do it for
  * the kernel crate. Each is one call of the C it names; none re-implements
- * it. The Rust declarations are in `helpers.rs`.
+ * it. bindgen generates their Rust declarations from this file at build
+ * time (Kbuild), as rust/Makefile does for rust/helpers.
  *
  * Sorted by header.
  *
@@ -29,7 +30,14 @@
 #include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/uio.h>
+#include <linux/version.h>
 #include <linux/workqueue.h>
+
+/*
+ * Defined in rloop_params.c, beside its module parameter; declared here so
+ * that bindgen, which reads this file, declares it for Rust too.
+ */
+unsigned int rloop_param_linger_us(void);
 
 /* <linux/bio.h>, <linux/bvec.h> */
 
@@ -343,8 +351,12 @@ void rloop_helper_cpu_relax(void)
 	cpu_relax();
 }
 
-/* <linux/spinlock.h> */
+/*
+ * <linux/spinlock.h>: for 6.12 only, whose kernel crate lacks SpinLockIrq
+ * (kernel_extras/irq_spinlock.rs); 7.x's Rust side does not call them.
+ */
 
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
 unsigned long rloop_helper_spin_lock_irqsave(spinlock_t *lock)
 {
 	unsigned long flags;
@@ -357,6 +369,7 @@ void rloop_helper_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
 {
 	spin_unlock_irqrestore(lock, flags);
 }
+#endif
 
 /* <linux/workqueue.h>: a macro over alloc_workqueue_noprof() in 7.x. */
 

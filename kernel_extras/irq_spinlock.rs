@@ -7,22 +7,12 @@
 //!
 //! C header: [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h).
 
+use crate::bindings_ext::{rloop_helper_spin_lock_irqsave, rloop_helper_spin_unlock_irqrestore};
 use kernel::{
     bindings,
     ffi::{c_char, c_ulong},
     sync::lock::{Backend, Lock},
 };
-
-// Declared here rather than in `bindings_ext.rs`: only this backend, which 7.x does not
-// build, calls them.
-extern "C" {
-    /// `spin_lock_irqsave()`, returning the flags,
-    /// [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h) (`rloop_helpers.c`).
-    fn rloop_helper_spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong;
-    /// `spin_unlock_irqrestore()`, [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h)
-    /// (`rloop_helpers.c`).
-    fn rloop_helper_spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong);
-}
 
 /// A spinlock whose holder runs with local interrupts off.
 pub(crate) type IrqSpinLock<T> = Lock<T, IrqSpinLockBackend>;

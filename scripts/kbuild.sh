@@ -17,6 +17,8 @@
 #          rustc builds a module that fails to load. Looked for in $RUSTC,
 #          on PATH, and as /usr/bin/rustc-X.Y and /usr/lib/rust-X.Y/bin/rustc
 #          (Ubuntu's versioned toolchains)
+#   bindgen the one whose `--version` is CONFIG_BINDGEN_VERSION_TEXT, for
+#          the helpers' Rust declarations (Kbuild)
 # A tree without the kernel crate's metadata (Debian's headers ship none) is
 # completed first by scripts/rust-headers.sh, which rebuilds it from the
 # kernel's source (cached; a few minutes the first time).
@@ -62,6 +64,9 @@ case " ${targets[*]} " in
 	rustdoc=${rustc%/*}/rustdoc${rustc##*/rustc}
 	[ ! -x "$rustdoc" ] || make_args+=(RUSTDOC="$rustdoc")
 	[ -z "${RUST_LIB_SRC:-}" ] || make_args+=(RUST_LIB_SRC="$RUST_LIB_SRC")
+	# The crate's helper declarations are generated (Kbuild): the config's bindgen.
+	bindgen=$(find_bindgen) || exit 1
+	make_args+=(BINDGEN="$bindgen")
 	kdir=$("$here/rust-headers.sh" "$kdir")
 	;;
 esac

@@ -93,7 +93,9 @@ find_bindgen() {
 	want=$(kconfig CONFIG_BINDGEN_VERSION_TEXT)
 	[ -n "$want" ] || { echo "the kernel's config names no bindgen (CONFIG_BINDGEN_VERSION_TEXT)" >&2; return 1; }
 	# shellcheck disable=SC2046
+	# setup.sh's, in the cache even where RLOOP_CACHE points elsewhere (dkms.conf's).
 	_find_tool bindgen "$want" "${BINDGEN:-}" bindgen /usr/bin/bindgen \
 		"${RLOOP_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/rloop}/tools/bin/bindgen" \
+		"${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/rloop/tools/bin/bindgen" \
 		"${HOME:-/root}/.cargo/bin/bindgen" $(_versioned bindgen)
 }
