@@ -162,13 +162,16 @@ test_limit() { # NAME: the test's `# timeout: N`, else the default
 test_boot() { # NAME: the test's `# boot: ARGS`, kernel arguments it needs a VM of its own for
 	sed -n 's/^# boot: *\(.*[^ ]\) *$/\1/p' "tests/$suite/$1.sh" 2>/dev/null | head -n 1
 }
+test_alone() { # NAME: whether the test needs a VM of its own (`# boot:`, or `# alone: WHY`)
+	[ -n "$(test_boot "$1")" ] || grep -q '^# alone: *[^ ]' "tests/$suite/$1.sh" 2>/dev/null
+}
 # Longest first (by their limits), so that the VMs finish close together.
 mapfile -t names < <(for n in "${names[@]}"; do echo "$(test_limit "$n") $n"; done | sort -k1,1nr -k2,2 | cut -d' ' -f2)
 # A test with a boot line runs alone, in a VM booted with it, after the
-# shared VMs.
+# shared VMs; so does one whose `# alone:` line says why it must.
 shared=() alone=()
 for name in "${names[@]}"; do
-	if [ -n "$(test_boot "$name")" ]; then alone+=("$name"); else shared+=("$name"); fi
+	if test_alone "$name"; then alone+=("$name"); else shared+=("$name"); fi
 done
 # The VMs' limit: every test's own limit (one VM may end up running them
 # all), plus boot and the kmemleak scan.
@@ -206,7 +209,7 @@ done
 # One at a time: each keeps about two host CPUs busy.
 for name in "${alone[@]}"; do
 	boot=$(test_boot "$name")
-	say "running $name alone in a VM booted with: $boot (run dir $logs/vm$nvm)"
+	say "running $name alone in a VM${boot:+ booted with: $boot} (run dir $logs/vm$nvm)"
 	rc=0
 	RLOOP_VM_APPEND="${RLOOP_VM_APPEND:-} $boot" "$here/vm.sh" "${vmargs_common[@]}" \
 		--timeout $((300 + $(test_limit "$name"))) --out "$logs/vm$nvm" -- guest/runner.sh "$name" || rc=$?

@@ -8,6 +8,9 @@
 # same boot. A worker shared by both cgroups queues B's reads behind A's
 # sleeps.
 # timeout: 300
+# alone: on 7.3 io.cost.qos takes the queue's freeze before rq_qos_mutex,
+# the reverse of every other rq_qos writer (io.max, io.latency), so lockdep
+# reports whichever of those a later test in the same boot writes.
 . "${0%/*}/../lib.sh"
 
 need_disk 1
