@@ -83,8 +83,9 @@ w2=$(cost_wait "$cga")
 echo "B's p99 with A throttled: rloop ${rl} us, loop ${lp} us; A waited in iocost $(((w1 - w0) / 1000)) ms (rloop), $(((w2 - w1) / 1000)) ms (loop)"
 # Unless A waited in iocost through both, the test judges nothing.
 ((w1 - w0 > 200000 && w2 - w1 > 200000)) || fail "A hardly waited in iocost ($w0, $w1, $w2 us): the test cannot judge"
-# Repetitions under TCG differ by a third; behind A's sleeps B waits tens of
-# milliseconds.
 # Through loop B waits for its own reads only (some milliseconds under TCG).
 ((lp < 40000)) || fail "B's p99 through loop is ${lp} us: B itself was throttled, the test cannot judge"
-((rl <= lp * 3 / 2 + 2000)) || fail "B's p99 through rloop (${rl} us) is worse than through loop (${lp} us): A's throttling holds B"
+# A p99 of a few seconds of QD1 reads differs by half between runs under
+# TCG, more on a loaded host; behind A's sleeps B waits several times
+# loop's (67.6 ms against 18.7 ms on 6.12 with one worker per CPU).
+((rl <= lp * 7 / 4 + 2000)) || fail "B's p99 through rloop (${rl} us) is worse than through loop (${lp} us): A's throttling holds B"
