@@ -39,8 +39,9 @@ impl CgroupKey {
 }
 
 impl<T: Operations> Bio<T> {
-    /// The block cgroup the bio was submitted from.
-    pub(crate) fn cgroup_key(&self) -> CgroupKey {
+    /// The block cgroup the bio was submitted from, unless that is the root (or none): live
+    /// while the bio is, as `bi_blkg` holds a reference to it.
+    fn non_root_blkcg_css(&self) -> Option<*mut bindings::cgroup_subsys_state> {
         // SAFETY: The bio is live; `bio_blkcg_css` reads its `bi_blkg`. The root's is a
         // constant.
         let (css, root) = unsafe {
@@ -49,12 +50,14 @@ impl<T: Operations> Bio<T> {
                 rloop_helper_blkcg_root_css(),
             )
         };
-        if css == root {
-            CgroupKey::ROOT
-        } else {
-            // The address as a number: an identity, never turned back into a pointer.
-            CgroupKey(css as usize)
-        }
+        (!css.is_null() && css != root).then_some(css)
+    }
+
+    /// The block cgroup the bio was submitted from.
+    pub(crate) fn cgroup_key(&self) -> CgroupKey {
+        // The address as a number: an identity, never turned back into a pointer.
+        self.non_root_blkcg_css()
+            .map_or(CgroupKey::ROOT, |css| CgroupKey(css as usize))
     }
 
     /// Runs `f` with the bio, the current task charging what it does to the bio's cgroups
@@ -66,14 +69,8 @@ impl<T: Operations> Bio<T> {
     /// associated with no block cgroup: a call inside `f` ends the outer association early
     /// (charging the rest of `f` to the root), never to a cgroup that is gone.
     pub(crate) fn in_submitter_cgroups<R>(self, f: impl FnOnce(Self) -> R) -> R {
-        // SAFETY: The bio is live; `bio_blkcg_css` reads its `bi_blkg`, which holds a
-        // reference to the cgroup while the bio lives. The root's is a constant.
-        let css = unsafe {
-            let css = rloop_helper_bio_blkcg_css(self.as_raw());
-            if css.is_null() || css == rloop_helper_blkcg_root_css() {
-                return f(self);
-            }
-            css
+        let Some(css) = self.non_root_blkcg_css() else {
+            return f(self);
         };
         // SAFETY: `css` is live (the bio holds it), and the scope takes its own references:
         // `f` may end the bio.
