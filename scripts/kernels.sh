@@ -15,7 +15,7 @@
 # Sets KSRC_PACKAGE, KSRC_SUITE (apt suite it comes from, "backports" for
 # the machine's own), KSRC_TARBALL and KSRC_VERSION_FILE (where the
 # tarball and its version are, for the downloaded one), KLLVM (what make
-# takes as LLVM=) and KCLANG (that clang).
+# takes as LLVM=) and KCLANG (that clang), and LIBCLANG_PATH (below).
 : "${RLOOP_KERNEL:=6.12}"
 export RLOOP_KERNEL
 case "$RLOOP_KERNEL" in
@@ -36,6 +36,17 @@ case "$RLOOP_KERNEL" in
 	;;
 esac
 export KSRC_PACKAGE KSRC_SUITE KSRC_TARBALL KSRC_VERSION_FILE KLLVM KCLANG
+# bindgen loads the newest libclang it finds, but the kernel hands it the
+# flags of its own clang: clang 14 needs -enable-trivial-auto-var-init-zero-
+# knowing-it-will-be-removed-from-clang for a defconfig's zeroed stack, and
+# libclang 19 (installed for 7.3) refuses it. So bindgen takes the kernel's
+# clang's libclang, once that clang is installed (setup.sh), unless the
+# environment names one.
+if [ -z "${LIBCLANG_PATH:-}" ] && kclang_bin=$(command -v "$KCLANG" 2>/dev/null); then
+	kclang_bin=$(readlink -f "$kclang_bin")
+	LIBCLANG_PATH=${kclang_bin%/bin/*}/lib
+	export LIBCLANG_PATH
+fi
 # Every kernel above, for the scripts that run on each (check-all).
 # shellcheck disable=SC2034 # read by the scripts that source env.sh
 RLOOP_KERNELS=(6.12 7.3)
