@@ -64,7 +64,7 @@ RATIOS = [
     ("loop/raw", "loop", "raw", "iops"),
     ("cpu rloop/loop", "rloop", "loop", "cpu_us_per_io"),
 ]
-METRICS = ("iops", "bw_mib", "lat_us", "p99_us", "cpu_us_per_io")
+METRICS = ("iops", "bw_mib", "lat_us", "p99_us", "cpu_us_per_io", "linger_us_per_io")
 BACKING_TEXT = {
     "nullb": "a file on xfs on null_blk (memory-backed)",
     "virtio": "a file on xfs on a virtio-blk disk",
@@ -102,6 +102,14 @@ def one_run(json_path: Path) -> dict:
     if cpu_file.exists() and ios:
         busy, _total, hz = (int(x) for x in cpu_file.read_text().split())
         cpu = busy * 1e6 / hz / ios
+    # rloop's linger counters before and after the job (hits, misses, µs
+    # lingered): how much of its CPU went to lingering.
+    linger = None
+    linger_file = json_path.with_suffix(".linger")
+    if linger_file.exists() and ios:
+        lines = [[int(x) for x in ln.split()] for ln in linger_file.read_text().splitlines()]
+        if len(lines) == 2:
+            linger = (lines[1][2] - lines[0][2]) / ios
     opts = job.get("job options", {})
     return {
         "iops": (job["read"]["iops"] + job["write"]["iops"]),
@@ -109,6 +117,7 @@ def one_run(json_path: Path) -> dict:
         "lat_us": max(lat_mean) if lat_mean else 0.0,
         "p99_us": max(p99) if p99 else 0.0,
         "cpu_us_per_io": cpu,
+        "linger_us_per_io": linger,
         "runtime_s": runtime_s,
         "rep": json_path.stem.rsplit(".", 1)[-1],
         "profile": json_path.stem.split(".", 1)[0],
@@ -476,6 +485,14 @@ def markdown(summary: dict) -> str:
             out.append("4k randread QD1, polled/by interrupt IOPS, per repetition: " + ", ".join(
                 f"{t} {fmt_ratio(v['ratio'], v['range'], v['verdict'], v['reps'])}"
                 for t, v in pv.items()))
+        lingered = [(label, s["profiles"][prof]["rloop"]) for prof, label, _, _ in PROFILES
+                    if s["profiles"].get(prof, {}).get("rloop", {}).get("linger_us_per_io")
+                    is not None]
+        if lingered:
+            out.append("")
+            out.append("rloop's workers lingering, µs per I/O (part of its CPU µs/IO): " + ", ".join(
+                f"{label} {fmt_range(m['linger_us_per_io'], m['range']['linger_us_per_io'], fmt_cpu)}"
+                for label, m in lingered))
         sc = s["two_job_scaling"]
         if sc:
             out.append("")
@@ -832,6 +849,11 @@ def self_test() -> int:
                                  "write" if "w" in prof[:2] or ext4 else "read",
                                  2**20 if size == "1M" else 4096, 1796203453 + rep, cpu,
                                  "psync" if ext4 else "io_uring", "0" if ext4 else "1")
+                        # rloop lingered 2 µs per I/O at QD32 reads on null_blk.
+                        if t == "rloop" and backing == "nullb" and prof == "rr4k_qd32":
+                            ios = int(iops * 5)
+                            (bdir / f"{prof}.{t}.{rep}.linger").write_text(
+                                f"3 4 100\n9 9 {100 + 2 * ios}\n")
         summary = summarise(run)
         md = markdown(summary)
         doc = svg(summary)
@@ -894,7 +916,9 @@ def self_test() -> int:
                    "io_uring, O_DIRECT (ext4 4k randwrite, fsync/8: psync, buffered)",
                    "by target: nullb: raw yes, loop no, rloop no; virtio: raw no,",
                    "within noise", "4k randread QD1, polled/by interrupt IOPS, per "
-                   "repetition: raw "):
+                   "repetition: raw ",
+                   "rloop's workers lingering, µs per I/O (part of its CPU µs/IO): "
+                   "4k randread QD32 2.0\n"):
         if needle not in md:
             bad.append(f"md: no {needle!r}")
     caption = " ".join(texts)

@@ -180,11 +180,24 @@ fi
 	v=$(cat /sys/module/rloop/parameters/linger_us 2>/dev/null) && echo "rloop_linger_us_param $v"
 	v=$(cat "/sys/block/${rdev#/dev/}/rloop/linger_us" 2>/dev/null) && echo "rloop_linger_us $v"
 	[ -z "${RLOOP_BENCH_LINGER_US:-}" ] || echo "rloop_linger_us_requested $RLOOP_BENCH_LINGER_US"
+	[ -z "${RLOOP_BENCH_FIO_CPUS:-}" ] || echo "fio_cpus_allowed $RLOOP_BENCH_FIO_CPUS"
 	echo "wq_cpumask $(cat "$wq_mask")"
 	# The host's /proc/loadavg when this boot started (scripts/bench.sh).
 	[ -z "${RLOOP_BENCH_HOST_LOAD:-}" ] || echo "host_loadavg $RLOOP_BENCH_HOST_LOAD"
 	echo "profiles $(for p in "${profiles[@]}"; do printf '%s ' "${p%% *}"; done)"
 } >"$out/env.txt"
+
+# rloop_linger_stats: the linger counters of every rloop device, one line
+# (all zero for a module without them).
+rloop_linger_stats() {
+	local f h m us hits=0 misses=0 lingered=0
+	for f in /sys/block/rloop*/rloop/linger_stats; do
+		[ -e "$f" ] || continue
+		read -r h m us _ <"$f" || continue
+		hits=$((hits + h)) misses=$((misses + m)) lingered=$((lingered + us))
+	done
+	echo "$hits $misses $lingered"
+}
 
 # cpu_jiffies FILE: busy and total jiffies of all CPUs (loop's and rloop's
 # workers are kernel threads that fio's own CPU figures never see) from the
@@ -212,7 +225,11 @@ run_fio() {
 	rm -f "$pre" "$post"
 	cpu_jiffies /proc/stat
 	b0=$busy t0=$total
+	# rloop's linger counters around the job (hits, misses, µs lingered):
+	# where lingering spends CPU, per profile.
+	[ "$t" != rloop ] || rloop_linger_stats >"$out/$name.$t.$rep.linger"
 	(cd /run/bench-fio && fio --name="$name" --filename="$filename" \
+		${RLOOP_BENCH_FIO_CPUS:+--cpus_allowed="$RLOOP_BENCH_FIO_CPUS"} \
 		--time_based --runtime="$RLOOP_BENCH_RUNTIME" \
 		--norandommap --randrepeat=0 --lat_percentiles=1 --group_reporting \
 		--exec_prerun="head -n 1 /proc/stat" --exec_postrun="head -n 1 /proc/stat" \
@@ -226,6 +243,7 @@ run_fio() {
 		b1=$busy t1=$total
 	fi
 	echo "$((b1 - b0)) $((t1 - t0)) $hz" >"$out/$name.$t.$rep.cpu"
+	[ "$t" != rloop ] || rloop_linger_stats >>"$out/$name.$t.$rep.linger"
 	log "rep $rep $name $t done"
 }
 

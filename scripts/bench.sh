@@ -11,7 +11,8 @@
 # (names from `guest/bench.sh --list`, space-separated) runs only those;
 # RLOOP_BENCH_LINGER_US, if set, is written to every rloop device's linger_us;
 # RLOOP_BENCH_WQ_CPUMASK, if set (hex), keeps every unbound workqueue's
-# workers, loop's and rloop's, to those CPUs.
+# workers, loop's and rloop's, to those CPUs; RLOOP_BENCH_FIO_CPUS, if set
+# (fio's --cpus_allowed list), keeps fio's jobs to those CPUs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
