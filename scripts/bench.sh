@@ -63,6 +63,7 @@ say "backings: $backings; $reps repetitions, ${runtime} s per job;" \
 	"estimated $((est / 60)) min $((est % 60)) s at most, with the kernel cached"
 
 "$here/setup.sh" >&2
+python3 bench/report.py --self-test >&2
 kdir=$("$here/kernel.sh" bench)
 run=$top/out/bench/$(date +%Y%m%d-%H%M%S)
 results=bench/results
