@@ -141,6 +141,17 @@ rloop_attach() { # FILE
 		die "RLOOP_BENCH_LINGER_US=$RLOOP_BENCH_LINGER_US, but $attached has no linger_us"
 	fi
 }
+# wait_detached TARGET DEVICE: until DEVICE has let its file go. A device
+# udev still has open is detached on that last close.
+wait_detached() {
+	local gone=/sys/block/${2#/dev/}/loop/backing_file i
+	[ "$1" = loop ] || gone=/sys/block/${2#/dev/}
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$gone" ] || return 0
+		sleep 0.1
+	done
+	die "$2 still holds its file 10 s after the detach"
+}
 detach() { # TARGET DEVICE
 	case "$1" in
 	loop) losetup -d "$2" ;;
@@ -275,8 +286,14 @@ for rep in $(seq "$RLOOP_BENCH_REPS"); do
 					udevadm settle
 				fi
 				run_fio "$name" "$t" "$rep" "$d" "${direct[@]}" "${whole[@]}" "${args[@]}"
-				[ "$t" = raw ] || detach "$t" "$d"
+				[ "$t" = raw ] || { detach "$t" "$d"; wait_detached "$t" "$d"; }
 				rm -f "$sparse"
+				# xfs frees a removed file's extents in the background
+				# (inodegc): tens of thousands of them here, which would be
+				# freed during the next target's run and be counted in its
+				# CPU and IOPS. A freeze waits for that work to end.
+				fsfreeze -f /run/bench
+				fsfreeze -u /run/bench
 			done
 			;;
 		md)
