@@ -63,6 +63,9 @@ RATIOS = [
     ("rloop/loop", "rloop", "loop", "iops"),
     ("loop/raw", "loop", "raw", "iops"),
     ("cpu rloop/loop", "rloop", "loop", "cpu_us_per_io"),
+    # The floor of the one above: rloop does the raw file's direct I/O and
+    # more, so its CPU per I/O cannot go below raw's.
+    ("cpu raw/loop", "raw", "loop", "cpu_us_per_io"),
 ]
 METRICS = ("iops", "bw_mib", "lat_us", "p99_us", "cpu_us_per_io", "linger_us_per_io")
 BACKING_TEXT = {
@@ -466,8 +469,9 @@ def markdown(summary: dict) -> str:
         out.append("Ratios per repetition: median (min–max). **>1** / **<1**: every "
                    "repetition's ratio is above / below 1; ~: the range reaches across 1, "
                    f"within noise. n/a: a target that did not run ({no_raw_text()}).\n")
-        out.append("| profile | rloop/raw | rloop/loop | loop/raw | CPU/IO rloop/loop |")
-        out.append("| --- | ---: | ---: | ---: | ---: |")
+        out.append("| profile | rloop/raw | rloop/loop | loop/raw | CPU/IO rloop/loop "
+                   "| CPU/IO raw/loop |")
+        out.append("| --- | ---: | ---: | ---: | ---: | ---: |")
         for prof, label, _, _ in PROFILES:
             p = s["profiles"].get(prof, {})
             if not p and prof not in s["meta"].get("profiles", []):
@@ -869,7 +873,7 @@ def self_test() -> int:
             bad.append(f"summary: {prof} rloop/loop range {m['ratio_ranges']['rloop/loop']}")
         label = next(lbl for p, lbl, _, _ in PROFILES if p == prof)
         row = next((ln for ln in md.splitlines() if ln.startswith(f"| {label} | ")
-                    and ln.count("|") == 6), "")
+                    and ln.count("|") == 7), "")
         if f"{median:.2f} ({lo:.2f}–{hi:.2f}) {cell} |" not in row:
             bad.append(f"md: {prof} ratio row {row!r} lacks {cell}")
     if abs(nb["rr4k_qd32"]["ratio_of_medians"]["rloop/loop"] - 1.20) < 0.01:
@@ -886,7 +890,7 @@ def self_test() -> int:
                 bad.append(f"summary: {b} {prof}: want raw n/a, rloop/loop there")
         label = next(lbl for p, lbl, _, _ in PROFILES if p == prof)
         row = next(ln for ln in md.splitlines() if ln.startswith(f"| {label} | ")
-                   and ln.count("|") == 6)
+                   and ln.count("|") == 7)
         cells = [c.strip() for c in row.split("|")[2:-1]]
         if cells[0] != "n/a" or cells[2] != "n/a" or cells[1] == "n/a":
             bad.append(f"md: {prof} ratio row {row!r}: want n/a against raw only")
