@@ -291,12 +291,13 @@ mod attrs {
         },
     );
     // What lingering did: windows that caught a bio, windows that did not, the microseconds
-    // spent lingering, and the widest window (microseconds) a worker would linger for next.
+    // spent lingering, the widest window (microseconds) a worker would linger for next, and
+    // the wake-ups it did not save.
     static LINGER_STATS: Attr = Attr::new(c_str!("linger_stats"), |dev, out| {
-        let (hits, misses, ns, window) = dev.io.linger_stats();
+        let (hits, misses, ns, window, wakeups) = dev.io.linger_stats();
         line(
             out,
-            format_args!("{hits} {misses} {} {}", ns / 1000, window / 1000),
+            format_args!("{hits} {misses} {} {} {wakeups}", ns / 1000, window / 1000),
         )
     });
 

@@ -178,6 +178,8 @@ pub(crate) struct LingerStats {
     pub(crate) misses: AtomicU64,
     /// Nanoseconds spent lingering.
     pub(crate) lingered_ns: AtomicU64,
+    /// Bios that found no worker active and queued one: the wake-ups lingering did not save.
+    pub(crate) wakeups: AtomicU64,
 }
 
 impl_has_work! {
@@ -397,18 +399,22 @@ impl IoQueues {
         }
     }
 
-    /// The linger counters of all workers (hits, misses, nanoseconds spent lingering) and
-    /// the widest window a worker would linger for if a bio came now, in nanoseconds.
-    pub(crate) fn linger_stats(&self) -> (u64, u64, u64, u64) {
+    /// The linger counters of all workers (hits, misses, nanoseconds spent lingering), the
+    /// widest window a worker would linger for if a bio came now, in nanoseconds, and the
+    /// wake-ups.
+    pub(crate) fn linger_stats(&self) -> (u64, u64, u64, u64, u64) {
         let now = now_ns();
-        self.queues.iter().fold((0, 0, 0, 0), |(h, m, ns, w), q| {
-            (
-                h + q.stats.hits.load(Ordering::Relaxed),
-                m + q.stats.misses.load(Ordering::Relaxed),
-                ns + q.stats.lingered_ns.load(Ordering::Relaxed),
-                w.max(q.window_if_woken(now)),
-            )
-        })
+        self.queues
+            .iter()
+            .fold((0, 0, 0, 0, 0), |(h, m, ns, w, wk), q| {
+                (
+                    h + q.stats.hits.load(Ordering::Relaxed),
+                    m + q.stats.misses.load(Ordering::Relaxed),
+                    ns + q.stats.lingered_ns.load(Ordering::Relaxed),
+                    w.max(q.window_if_woken(now)),
+                    wk + q.stats.wakeups.load(Ordering::Relaxed),
+                )
+            })
     }
 
     /// Queues `bio` on the caller's CPU, in its cgroup's queue, and wakes that queue's worker
@@ -444,6 +450,7 @@ impl IoQueues {
             // Only on this path, which pays for a wake-up anyway: read by the run queued
             // next (queueing orders it).
             queue.woken_at_ns.store(now_ns(), Ordering::Relaxed);
+            queue.stats.wakeups.fetch_add(1, Ordering::Relaxed);
             // Not pending (the worker clears `worker_active` last), so this queues it.
             let _ = self.wq.enqueue(queue.clone());
         }

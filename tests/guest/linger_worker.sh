@@ -3,7 +3,8 @@
 # keeps watching it before it sleeps): the module parameter gives new devices
 # their cap, the device's linger_us takes 0 to 1000 and refuses anything else
 # with EINVAL; at queue depth 1 a lingering worker catches bios without being
-# woken (linger_stats counts the hits), with linger_us 0 it never lingers, and an
+# woken (linger_stats counts the hits), with linger_us 0 it never lingers and
+# bios wake it (linger_stats counts the wake-ups), and an
 # idle device lingers not at all: four devices that have just been busy leave
 # the guest as idle as it was without them.
 # timeout: 300
@@ -37,7 +38,7 @@ assert_eq "$(rl_attr "$dev1" linger_us)" 7 "linger_us of a device made after the
 assert_eq "$(rl_attr "$dev" linger_us)" 1000 "linger_us of the older device"
 echo 50 >"$param"
 
-# stats DEV: hits misses lingered_us window_us
+# stats DEV: hits misses lingered_us window_us wakeups
 stats() { rl_attr "$1" linger_stats; }
 qd1() {
 	fio --name=qd1 --filename="$1" --direct=1 --ioengine=psync --rw=randread --bs=4k \
@@ -47,7 +48,7 @@ qd1() {
 # Queue depth 1 with a generous cap: the next bio comes while the worker lingers.
 read -r h0 m0 us0 _ <<<"$(stats "$dev")"
 qd1 "$dev"
-read -r h1 m1 us1 w1 <<<"$(stats "$dev")"
+read -r h1 m1 us1 w1 wk1 <<<"$(stats "$dev")"
 echo "QD1, linger_us 1000: hits $h0 -> $h1, misses $m0 -> $m1, lingered $us0 -> $us1 us, window $w1 us"
 [ "$h1" -gt "$h0" ] || fail "no linger window caught a bio at QD1 (hits $h0 -> $h1, misses $m0 -> $m1)"
 [ "$us1" -gt "$us0" ] || fail "lingering took no time ($us0 -> $us1 us)"
@@ -55,8 +56,10 @@ echo "QD1, linger_us 1000: hits $h0 -> $h1, misses $m0 -> $m1, lingered $us0 -> 
 # Lingering off: not one window.
 echo 0 >"$knob"
 qd1 "$dev"
-read -r h2 m2 us2 w2 <<<"$(stats "$dev")"
+read -r h2 m2 us2 w2 wk2 <<<"$(stats "$dev")"
 assert_eq "$h2 $m2 $us2 $w2" "$h1 $m1 $us1 0" "linger_stats across a run with linger_us 0"
+# Without lingering, bios at QD1 keep finding the worker asleep.
+[ "$wk2" -gt "$wk1" ] || fail "no wake-up counted at QD1 with linger_us 0 ($wk1 -> $wk2)"
 echo 1000 >"$knob"
 
 # Idle: after the last bio a worker lingers one window at most, then sleeps.
@@ -76,8 +79,8 @@ for d in "$dev" "$dev1" "$dev2" "$dev3"; do
 	fio --name=warm --filename="$d" --direct=1 --ioengine=psync --rw=randread --bs=4k \
 		--size=32M --number_ios=2000 --output=/dev/null || fail "fio on $d failed"
 done
-# hits misses lingered_us: the window is what the next bio would get.
-counters() { for d in "$dev" "$dev1" "$dev2" "$dev3"; do stats "$d" | cut -d' ' -f1-3; done; }
+# hits misses lingered_us wakeups: the window is what the next bio would get.
+counters() { for d in "$dev" "$dev1" "$dev2" "$dev3"; do stats "$d" | cut -d' ' -f1-3,5; done; }
 before=$(counters)
 with=$(idle_cost)
 after=$(counters)
