@@ -67,7 +67,8 @@ RATIOS = [
     # more, so its CPU per I/O cannot go below raw's.
     ("cpu raw/loop", "raw", "loop", "cpu_us_per_io"),
 ]
-METRICS = ("iops", "bw_mib", "lat_us", "p99_us", "cpu_us_per_io", "linger_us_per_io")
+METRICS = ("iops", "bw_mib", "lat_us", "p99_us", "cpu_us_per_io", "linger_us_per_io",
+           "ios_per_wakeup")
 BACKING_TEXT = {
     "nullb": "a file on xfs on null_blk (memory-backed)",
     "virtio": "a file on xfs on a virtio-blk disk",
@@ -107,12 +108,16 @@ def one_run(json_path: Path) -> dict:
         cpu = busy * 1e6 / hz / ios
     # rloop's linger counters before and after the job (hits, misses, µs
     # lingered): how much of its CPU went to lingering.
-    linger = None
+    # The wake-ups (a fourth column, where the module counts them): I/Os per
+    # wake-up of a worker.
+    linger = ios_per_wakeup = None
     linger_file = json_path.with_suffix(".linger")
     if linger_file.exists() and ios:
         lines = [[int(x) for x in ln.split()] for ln in linger_file.read_text().splitlines()]
         if len(lines) == 2:
             linger = (lines[1][2] - lines[0][2]) / ios
+            if len(lines[0]) > 3 and lines[1][3] > lines[0][3]:
+                ios_per_wakeup = ios / (lines[1][3] - lines[0][3])
     opts = job.get("job options", {})
     return {
         "iops": (job["read"]["iops"] + job["write"]["iops"]),
@@ -121,6 +126,7 @@ def one_run(json_path: Path) -> dict:
         "p99_us": max(p99) if p99 else 0.0,
         "cpu_us_per_io": cpu,
         "linger_us_per_io": linger,
+        "ios_per_wakeup": ios_per_wakeup,
         "runtime_s": runtime_s,
         "rep": json_path.stem.rsplit(".", 1)[-1],
         "profile": json_path.stem.split(".", 1)[0],
@@ -497,6 +503,14 @@ def markdown(summary: dict) -> str:
             out.append("rloop's workers lingering, µs per I/O (part of its CPU µs/IO): " + ", ".join(
                 f"{label} {fmt_range(m['linger_us_per_io'], m['range']['linger_us_per_io'], fmt_cpu)}"
                 for label, m in lingered))
+        woken = [(label, s["profiles"][prof]["rloop"]) for prof, label, _, _ in PROFILES
+                 if s["profiles"].get(prof, {}).get("rloop", {}).get("ios_per_wakeup")
+                 is not None]
+        if woken:
+            out.append("")
+            out.append("rloop's I/Os per wake-up of a worker: " + ", ".join(
+                f"{label} {fmt_range(m['ios_per_wakeup'], m['range']['ios_per_wakeup'], fmt_cpu)}"
+                for label, m in woken))
         sc = s["two_job_scaling"]
         if sc:
             out.append("")
@@ -857,7 +871,7 @@ def self_test() -> int:
                         if t == "rloop" and backing == "nullb" and prof == "rr4k_qd32":
                             ios = int(iops * 5)
                             (bdir / f"{prof}.{t}.{rep}.linger").write_text(
-                                f"3 4 100\n9 9 {100 + 2 * ios}\n")
+                                f"3 4 100 7\n9 9 {100 + 2 * ios} {7 + ios // 4}\n")
         summary = summarise(run)
         md = markdown(summary)
         doc = svg(summary)
@@ -922,7 +936,8 @@ def self_test() -> int:
                    "within noise", "4k randread QD1, polled/by interrupt IOPS, per "
                    "repetition: raw ",
                    "rloop's workers lingering, µs per I/O (part of its CPU µs/IO): "
-                   "4k randread QD32 2.0\n"):
+                   "4k randread QD32 2.0\n",
+                   "rloop's I/Os per wake-up of a worker: 4k randread QD32 4.0"):
         if needle not in md:
             bad.append(f"md: no {needle!r}")
     caption = " ".join(texts)

@@ -198,16 +198,18 @@ fi
 	echo "profiles $(for p in "${profiles[@]}"; do printf '%s ' "${p%% *}"; done)"
 } >"$out/env.txt"
 
-# rloop_linger_stats: the linger counters of every rloop device, one line
-# (all zero for a module without them).
+# rloop_linger_stats: the linger counters of every rloop device summed, one
+# line: hits, misses, µs lingered, wake-ups (all zero for a module without
+# them, the wake-ups for one without that count).
 rloop_linger_stats() {
-	local f h m us hits=0 misses=0 lingered=0
+	local f h m us wk hits=0 misses=0 lingered=0 wakeups=0
 	for f in /sys/block/rloop*/rloop/linger_stats; do
 		[ -e "$f" ] || continue
-		read -r h m us _ <"$f" || continue
+		read -r h m us _ wk <"$f" || continue
 		hits=$((hits + h)) misses=$((misses + m)) lingered=$((lingered + us))
+		wakeups=$((wakeups + ${wk:-0}))
 	done
-	echo "$hits $misses $lingered"
+	echo "$hits $misses $lingered $wakeups"
 }
 
 # cpu_jiffies FILE: busy and total jiffies of all CPUs (loop's and rloop's
@@ -236,8 +238,9 @@ run_fio() {
 	rm -f "$pre" "$post"
 	cpu_jiffies /proc/stat
 	b0=$busy t0=$total
-	# rloop's linger counters around the job (hits, misses, µs lingered):
-	# where lingering spends CPU, per profile.
+	# rloop's linger counters around the job (hits, misses, µs lingered,
+	# wake-ups): where lingering spends CPU, and how many I/Os a wake-up
+	# carries, per profile.
 	[ "$t" != rloop ] || rloop_linger_stats >"$out/$name.$t.$rep.linger"
 	(cd /run/bench-fio && fio --name="$name" --filename="$filename" \
 		${RLOOP_BENCH_FIO_CPUS:+--cpus_allowed="$RLOOP_BENCH_FIO_CPUS"} \
