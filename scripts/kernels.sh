@@ -39,13 +39,20 @@ export KSRC_PACKAGE KSRC_SUITE KSRC_TARBALL KSRC_VERSION_FILE KLLVM KCLANG
 # bindgen loads the newest libclang it finds, but the kernel hands it the
 # flags of its own clang: clang 14 needs -enable-trivial-auto-var-init-zero-
 # knowing-it-will-be-removed-from-clang for a defconfig's zeroed stack, and
-# libclang 19 (installed for 7.3) refuses it. So bindgen takes the kernel's
-# clang's libclang, once that clang is installed (setup.sh), unless the
-# environment names one.
-if [ -z "${LIBCLANG_PATH:-}" ] && kclang_bin=$(command -v "$KCLANG" 2>/dev/null); then
+# libclang 19 (installed for 7.3) refuses it, as libclang 14 refuses 7.3's
+# flags. So bindgen takes the kernel's clang's libclang, once that clang is
+# installed (setup.sh). Always set here, never kept from the environment: a
+# script for one kernel runs the other's (check-all), and would hand it its
+# own. RLOOP_LIBCLANG_PATH names another directory.
+if [ -n "${RLOOP_LIBCLANG_PATH:-}" ]; then
+	LIBCLANG_PATH=$RLOOP_LIBCLANG_PATH
+	export LIBCLANG_PATH
+elif kclang_bin=$(command -v "$KCLANG" 2>/dev/null); then
 	kclang_bin=$(readlink -f "$kclang_bin")
 	LIBCLANG_PATH=${kclang_bin%/bin/*}/lib
 	export LIBCLANG_PATH
+else
+	unset LIBCLANG_PATH
 fi
 # Every kernel above, for the scripts that run on each (check-all).
 # shellcheck disable=SC2034 # read by the scripts that source env.sh
