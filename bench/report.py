@@ -428,6 +428,15 @@ def fmt_range(v, rng, fmt) -> str:
     return f"{fmt(v)} ({fmt(rng[0])}–{fmt(rng[1])})"
 
 
+def rloop_metric_line(s: dict, key: str) -> str:
+    """rloop's median (min–max) of metric `key` for each profile that has it,
+    in one line; empty if none has."""
+    return ", ".join(
+        f"{label} {fmt_range(m[key], m['range'][key], fmt_cpu)}"
+        for prof, label, _, _ in PROFILES
+        if (m := s["profiles"].get(prof, {}).get("rloop", {})).get(key) is not None)
+
+
 def markdown(summary: dict) -> str:
     out = ["## Environment", ""]
     if summary:
@@ -495,22 +504,12 @@ def markdown(summary: dict) -> str:
             out.append("4k randread QD1, polled/by interrupt IOPS, per repetition: " + ", ".join(
                 f"{t} {fmt_ratio(v['ratio'], v['range'], v['verdict'], v['reps'])}"
                 for t, v in pv.items()))
-        lingered = [(label, s["profiles"][prof]["rloop"]) for prof, label, _, _ in PROFILES
-                    if s["profiles"].get(prof, {}).get("rloop", {}).get("linger_us_per_io")
-                    is not None]
-        if lingered:
-            out.append("")
-            out.append("rloop's workers lingering, µs per I/O (part of its CPU µs/IO): " + ", ".join(
-                f"{label} {fmt_range(m['linger_us_per_io'], m['range']['linger_us_per_io'], fmt_cpu)}"
-                for label, m in lingered))
-        woken = [(label, s["profiles"][prof]["rloop"]) for prof, label, _, _ in PROFILES
-                 if s["profiles"].get(prof, {}).get("rloop", {}).get("ios_per_wakeup")
-                 is not None]
-        if woken:
-            out.append("")
-            out.append("rloop's I/Os per wake-up of a worker: " + ", ".join(
-                f"{label} {fmt_range(m['ios_per_wakeup'], m['range']['ios_per_wakeup'], fmt_cpu)}"
-                for label, m in woken))
+        for key, what in (("linger_us_per_io",
+                            "rloop's workers lingering, µs per I/O (part of its CPU µs/IO)"),
+                          ("ios_per_wakeup", "rloop's I/Os per wake-up of a worker")):
+            line = rloop_metric_line(s, key)
+            if line:
+                out += ["", f"{what}: {line}"]
         sc = s["two_job_scaling"]
         if sc:
             out.append("")
