@@ -13,11 +13,12 @@
 
 work=$(scratch_dir)
 printf 'struct rloop_probe { int a; };\nint rloop_probe_fn(struct rloop_probe *p);\n' >"$work/probe.h"
+# The kernels rloop knows (scripts/kernels.sh).
+read -r -a kernels <<<"$(bash -c '. scripts/env.sh; echo "${RLOOP_KERNELS[*]}"')"
 tried=0
-for kernel in 6.12 7.3; do
-	other=6.12
-	[ "$kernel" != 6.12 ] || other=7.3
-	# A subshell per kernel, started from one that sourced the other's env.sh.
+for kernel in "${kernels[@]}"; do
+	for other in "${kernels[@]}"; do [ "$other" = "$kernel" ] || break; done
+	# A subshell per kernel, started from one that sourced another's env.sh.
 	status=0
 	RLOOP_KERNEL=$other bash -c '. scripts/env.sh; exec "$@"' _ \
 		env RLOOP_KERNEL="$kernel" WORK="$work" bash -c '
